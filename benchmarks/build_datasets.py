@@ -1,0 +1,176 @@
+"""Benchmark: build the three data sets from a genome-scale synthetic input.
+
+At scale 1 the input is what hg19 gives: a 3.1 Gbp genome in 24 chromosomes (hg19's lengths),
+919 features for deepsea1000 / nuc25k (125 DNase files of ~100,000 peaks, 690 TF files of
+~20,000, 104 histone files of ~50,000 broad peaks) and 164 DNase files of ~100,000 peaks for
+dhs600 (the 125 plus 39 more); an unmappable-region track covering ~9 % of the genome. A scale
+below 1 shrinks the genome and the peak counts, not the number of files.
+
+Each build runs in its own process, as the pipeline runs it; the script prints wall time, peak
+memory (the builder and its worker processes) and output size, and the floor: reading the genome
+once and writing the same number of bytes once.
+
+    python benchmarks/build_datasets.py --scale 1 --out /tmp/bench --workers 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pysam
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from workflow_scripts.genome import read_chrom_codes, read_fai, write_fasta_record  # noqa: E402
+from workflow_scripts.io_utils import md5sum  # noqa: E402
+from workflow_scripts.normalise_peaks import COLUMNS, write_bed_gz  # noqa: E402
+
+HG19 = [249_250_621, 243_199_373, 198_022_430, 191_154_276, 180_915_260, 171_115_067, 159_138_663,
+        146_364_022, 141_213_431, 135_534_747, 135_006_516, 133_851_895, 115_169_878, 107_349_540,
+        102_531_392, 90_354_753, 81_195_210, 78_077_248, 59_128_983, 63_025_520, 48_129_895, 51_304_566,
+        155_270_560, 59_373_566]
+NAMES = [f"chr{i}" for i in range(1, 23)] + ["chrX", "chrY"]
+FEATURES = [("DNase", 125, 100_000, (150, 350)), ("TF", 690, 20_000, (200, 500)), ("Histone", 104, 50_000, (500, 5_000))]
+
+
+def make_genome(out: Path, scale: float, rng) -> dict[str, int]:
+    sizes = {n: max(30_000, int(l * scale)) for n, l in zip(NAMES, HG19)}
+    letters = np.frombuffer(b"ACGT", np.uint8)
+    fasta = out / "genome" / "genome.fa"
+    fasta.parent.mkdir(parents=True, exist_ok=True)
+    with open(fasta, "wb") as fh:
+        for name, n in sizes.items():
+            seq = letters[rng.integers(0, 4, n, dtype=np.uint8)]
+            seq[: min(n // 100, 10_000)] = ord("N")                   # telomere gaps
+            write_fasta_record(fh, name, seq)
+    pysam.faidx(str(fasta))
+    Path(str(fasta) + ".md5").write_text(f"{md5sum(fasta)}  genome.fa\n")
+    (out / "genome" / "chrom.sizes").write_text("".join(f"{c}\t{n}\n" for c, n in sizes.items()))
+    return sizes
+
+
+def random_peaks(sizes, n, width, rng) -> pd.DataFrame:
+    names = np.array(list(sizes))
+    lengths = np.array(list(sizes.values()), dtype=np.int64)
+    chrom = rng.choice(len(names), size=n, p=lengths / lengths.sum())
+    w = rng.integers(width[0], width[1], n)
+    start = (rng.random(n) * (lengths[chrom] - w)).astype(np.int64)
+    order = np.lexsort((start, chrom))
+    return pd.DataFrame({"chrom": names[chrom][order], "start": start[order], "end": (start + w)[order],
+                         "name": ".", "score": 0, "strand": ".", "signal": np.round(rng.gamma(3, 5, n), 3)})[COLUMNS]
+
+
+def make_peaks(out: Path, sizes, scale: float, rng) -> None:
+    peaks = out / "peaks"
+    peaks.mkdir(parents=True, exist_ok=True)
+    features, dnase = [], []
+    for category, files, per_file, width in FEATURES:
+        for i in range(files):
+            name = f"{category}_{i:03d}"
+            write_bed_gz(random_peaks(sizes, max(10, int(per_file * scale)), width, rng), peaks / f"{name}.bed.gz")
+            features.append((name, category))
+            if category == "DNase":
+                dnase.append(name)
+    for i in range(39):                                               # Roadmap's extra DNase samples
+        name = f"DNase_roadmap_{i:02d}"
+        write_bed_gz(random_peaks(sizes, max(10, int(100_000 * scale)), (150, 350), rng), peaks / f"{name}.bed.gz")
+        dnase.append(name)
+    sheet = "name\tcategory\turl\n"
+    (out / "features.tsv").write_text(sheet + "".join(f"{n}\t{c}\thttp://x/{n}\n" for n, c in features))
+    (out / "dnase164.tsv").write_text(sheet + "".join(f"{n}\tDNase\thttp://x/{n}\n" for n in dnase))
+    mask = random_peaks(sizes, max(10, int(60_000 * scale)), (1_000, 8_000), rng)
+    mask[["chrom", "start", "end"]].to_csv(out / "unmappable.bed", sep="\t", header=False, index=False)
+
+
+def run_build(name: str, args: list[str]) -> dict:
+    """Run one builder module in a fresh process; wall time and peak memory of it and its workers."""
+    code = ("import json, resource, runpy, sys, time; sys.argv = [sys.argv[1]] + sys.argv[2:]; t = time.time()\n"
+            "try:\n    runpy.run_module(sys.argv[0], run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "print('BENCH', json.dumps({'seconds': time.time() - t,"
+            " 'self_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,"
+            " 'children_mb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))")
+    done = subprocess.run([sys.executable, "-c", code, f"workflow_scripts.{name}", *args], cwd=ROOT,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(done.stderr[-3000:])
+    line = next(l for l in done.stdout.splitlines() if l.startswith("BENCH"))
+    return json.loads(line.split(" ", 1)[1])
+
+
+def floor_seconds(fasta: Path, out_bytes: int, scratch: Path) -> float:
+    """Reading the genome once plus writing out_bytes once (the physical floor)."""
+    t = time.time()
+    fai = read_fai(fasta)
+    for chrom in fai:
+        read_chrom_codes(fasta, chrom, fai)
+    block = np.zeros(1 << 26, np.uint8)
+    with open(scratch, "wb") as fh:
+        for _ in range(max(1, out_bytes // len(block))):
+            fh.write(block)
+        fh.flush()
+        os.fsync(fh.fileno())
+    scratch.unlink()
+    return time.time() - t
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", type=float, default=0.1)
+    p.add_argument("--out", default="benchmarks/out")
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--reuse", action="store_true", help="keep an input made earlier at this scale")
+    args = p.parse_args()
+    out = Path(args.out)
+    rng = np.random.default_rng(args.seed)
+    t = time.time()
+    if not (args.reuse and (out / "features.tsv").exists()):
+        sizes = make_genome(out, args.scale, rng)
+        make_peaks(out, sizes, args.scale, rng)
+    setup = time.time() - t
+    fasta, sizes_path = out / "genome" / "genome.fa", out / "genome" / "chrom.sizes"
+    split = json.dumps({"mode": "chromosome", "test_chroms": ["chr8", "chr9"],
+                        "valid_region": "chr7:30508751-35296850", "valid_count": 4000})
+    results = {}
+    results["dhs600 (merge)"] = run_build("merge_peaks", [
+        "--samples", str(out / "dnase164.tsv"), "--peaks-dir", str(out / "peaks"), "--chrom-sizes", str(sizes_path),
+        "--merged-bed", str(out / "dhs600" / "merged.bed"), "--activity", str(out / "dhs600" / "activity.tsv"),
+        "--workers", str(args.workers)])
+    results["dhs600 (h5)"] = run_build("dhs600", [
+        "--merged-bed", str(out / "dhs600" / "merged.bed"), "--activity", str(out / "dhs600" / "activity.tsv"),
+        "--genome", str(fasta), "--samples", str(out / "dnase164.tsv"), "--output", str(out / "dhs600.h5"),
+        "--split", json.dumps({"mode": "random", "test_count": int(71886 * args.scale), "valid_count": int(70000 * args.scale)})])
+    results["deepsea1000"] = run_build("deepsea1000", [
+        "--samples", str(out / "features.tsv"), "--peaks-dir", str(out / "peaks"), "--genome", str(fasta),
+        "--chrom-sizes", str(sizes_path), "--output", str(out / "deepsea1000.h5"), "--split", split,
+        "--workers", str(args.workers)])
+    results["nuc25k"] = run_build("nuc25k", [
+        "--samples", str(out / "features.tsv"), "--peaks-dir", str(out / "peaks"), "--genome", str(fasta),
+        "--chrom-sizes", str(sizes_path), "--unmappable", str(out / "unmappable.bed"),
+        "--output", str(out / "nuc25k.h5"), "--split", split, "--workers", str(args.workers)])
+    outputs = {"dhs600 (merge)": [out / "dhs600" / "merged.bed", out / "dhs600" / "activity.tsv"],
+               "dhs600 (h5)": [out / "dhs600.h5"], "deepsea1000": [out / "deepsea1000.h5"], "nuc25k": [out / "nuc25k.h5"]}
+    genome_gb = fasta.stat().st_size / 1e9
+    print(f"scale {args.scale}: genome {genome_gb:.2f} GB, 919 + 39 peak files; input made in {setup:.0f} s\n")
+    print(f"{'build':16s} {'seconds':>8s} {'peak MB':>9s} {'output MB':>10s} {'floor s':>8s}")
+    report = {}
+    for name, r in results.items():
+        size = sum(f.stat().st_size for f in outputs[name])
+        floor = floor_seconds(fasta, size, out / "floor.tmp") if name != "dhs600 (merge)" else float("nan")
+        peak = max(r["self_mb"], r["children_mb"])
+        print(f"{name:16s} {r['seconds']:8.1f} {peak:9.0f} {size / 1e6:10.1f} {floor:8.1f}")
+        report[name] = {**r, "peak_mb": peak, "output_mb": size / 1e6, "floor_s": floor}
+    (out / "results.json").write_text(json.dumps({"scale": args.scale, "builds": report}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

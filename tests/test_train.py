@@ -1,0 +1,112 @@
+"""The training engine: learning, early stopping, interrupt-and-resume (real SIGTERM to the job's
+process group), DistributedDataParallel on gloo with two processes, settings changes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+import torch
+
+from conftest import ROOT, write_toy_dataset
+from workflow_scripts.train import LOG_COLUMNS
+
+SMALL_BASSET = {"conv_filters": [16, 16, 16], "conv_widths": [9, 5, 3], "pool_widths": [4, 2, 2], "hidden": [32, 32]}
+SMALL_DEEPSEA = {"conv_filters": [16, 16, 16], "hidden": 16, "dropout": [0.0, 0.0, 0.0], "pool_width": 4}
+
+
+def train_cmd(dataset, out, family="basset", args=None, **train):
+    settings = {"optimizer": "adam", "lr": 0.003, "batch_size": 16, "max_epochs": 3, "patience": 10,
+                "workers": 0, "seed": 3, **train}
+    return [sys.executable, "-m", "workflow_scripts.train", "--dataset", str(dataset), "--out-dir", str(out),
+            "--family", family, "--model-args", json.dumps(args or SMALL_BASSET), "--train", json.dumps(settings)]
+
+
+def run(cmd, **kw):
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, **kw)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def weights(path):
+    return torch.load(path / "weights.pt", weights_only=True)
+
+
+def test_learns_the_planted_motif_and_writes_the_log(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 1500, "valid": 300, "test": 300})
+    run(train_cmd(data, tmp_path / "m", max_epochs=4))
+    log = pd.read_csv(tmp_path / "m" / "train_log.tsv", sep="\t")
+    assert list(log.columns) == LOG_COLUMNS and log["epoch"].tolist() == [1, 2, 3, 4]
+    assert log["valid_roc_auc"].iloc[-1] > 0.7 and (log["samples_per_s"] > 0).all()
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["family"] == "basset" and meta["targets"] == ["t0", "t1", "t2"]
+
+
+def test_early_stopping_keeps_the_best_weights(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5")
+    run(train_cmd(data, tmp_path / "m", max_epochs=10, patience=2, min_delta=10.0))
+    log = pd.read_csv(tmp_path / "m" / "train_log.tsv", sep="\t")
+    assert len(log) == 3                                    # epoch 1 best, then 2 without gain
+    best = torch.load(tmp_path / "m" / "best.pt", weights_only=True)
+    assert all(torch.equal(best[k], v) for k, v in weights(tmp_path / "m").items())
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 4000, "valid": 200, "test": 200})
+    cmd = lambda out: train_cmd(data, out, max_epochs=3, workers=1, rc_augment=True)  # noqa: E731
+    run(cmd(tmp_path / "whole"))
+    proc = subprocess.Popen(cmd(tmp_path / "cut"), cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 120
+    while not (tmp_path / "cut" / "train_log.tsv").exists():   # epoch 1 done
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.6)                                          # into epoch 2
+    os.killpg(proc.pid, signal.SIGTERM)                      # as SLURM signals a whole job
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err[-2000:]
+    assert "SIGTERM received: checkpoint saved" in err
+    state = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["state"]
+    assert state["epoch"] >= 1 and not state["finished"]
+    run(cmd(tmp_path / "cut"))                               # the rerun resumes
+    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    la = pd.read_csv(tmp_path / "whole" / "train_log.tsv", sep="\t")
+    lb = pd.read_csv(tmp_path / "cut" / "train_log.tsv", sep="\t")
+    assert la["valid_loss"].tolist() == lb["valid_loss"].tolist()
+
+
+def test_ddp_on_gloo_matches_one_process(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 640, "valid": 64, "test": 64})
+    common = dict(family="deepsea", args=SMALL_DEEPSEA, max_epochs=1, batches_per_epoch=6, batch_size=32,
+                  rc_augment=False, optimizer="sgd", lr=0.05)
+    run(train_cmd(data, tmp_path / "one", **common))
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    run(torchrun + train_cmd(data, tmp_path / "two", **common)[1:], timeout=300)
+    a, b = weights(tmp_path / "one"), weights(tmp_path / "two")
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    la = pd.read_csv(tmp_path / "one" / "train_log.tsv", sep="\t").iloc[0]
+    lb = pd.read_csv(tmp_path / "two" / "train_log.tsv", sep="\t").iloc[0]
+    assert abs(la["train_loss"] - lb["train_loss"]) < 1e-5 and abs(la["valid_loss"] - lb["valid_loss"]) < 1e-5
+
+
+def test_changed_settings_start_afresh(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5")
+    run(train_cmd(data, tmp_path / "m", max_epochs=1))
+    done = run(train_cmd(data, tmp_path / "m", max_epochs=1, lr=0.001))
+    assert "written with other settings; starting afresh" in done.stderr
+    assert (tmp_path / "m" / "checkpoint.pt.stale").exists()
+
+
+def test_precise_batchnorm_is_deterministic(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 1500, "valid": 300, "test": 300})
+    run(train_cmd(data, tmp_path / "a", max_epochs=4, bn_recalibrate_batches=5))
+    run(train_cmd(data, tmp_path / "b", max_epochs=4, bn_recalibrate_batches=5))
+    a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert pd.read_csv(tmp_path / "a" / "train_log.tsv", sep="\t")["valid_roc_auc"].iloc[-1] > 0.7

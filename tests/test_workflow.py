@@ -1,0 +1,116 @@
+"""The Snakemake workflow: lint, the hg19 plan, and the whole demo end to end (asserting numbers).
+
+The end-to-end run takes about ten minutes on two cores: it makes the demo inputs, downloads
+them through the download stage, builds the three data sets, trains Basset, DeepSEA and the
+Dilated model, evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and writes
+the report.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from workflow_scripts.sample_sheets import read_sample_sheet
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(*args, timeout=3600, check=True):
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(SNAKEMAKE + list(args), cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+    if check:
+        assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    return done
+
+
+def test_lint_is_clean():
+    done = snakemake("--lint")
+    assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
+
+
+def test_hg19_plan_downloads_every_real_file_with_its_url():
+    out = snakemake("-n", "-p", "--configfile", "config/hg19.yaml").stdout
+    urls = {s.url for sheet in ("config/hg19/samples_dhs600.tsv", "config/hg19/samples_features.tsv")
+            for s in read_sample_sheet(ROOT / sheet)}
+    assert len(urls) == 958                                   # 164 Basset + 919 DeepSEA, 125 shared
+    planned = set(re.findall(r"--url '?([^' ]+)'?", out))
+    assert urls <= planned
+    assert "https://hgdownload.soe.ucsc.edu/goldenPath/hg19/bigZips/hg19.fa.gz" in planned
+    assert re.search(r"download\s+961\b", out) and re.search(r"train_model\s+5\b", out)
+    assert "--md5 24b982fd681020b1cf030b18a2f0f586" in out       # the pinned blacklist
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The whole demo, run once through Snakemake into a temporary results directory."""
+    base = tmp_path_factory.mktemp("demo")
+    args = ["--cores", "2", "--config", f"results={base}/results", f"download_cache={base}/downloads"]
+    snakemake(*args)
+    return base / "results", args
+
+
+def test_demo_basset_learns_the_dnase_task(demo):
+    results, _ = demo
+    metrics = pd.read_csv(results / "eval" / "dhs600" / "basset" / "metrics.tsv", sep="\t")
+    assert list(metrics.columns) == ["target", "category", "n_pos", "roc_auc", "pr_auc"] and len(metrics) == 12
+    assert metrics["roc_auc"].mean() >= 0.75
+    assert metrics["roc_auc"].max() < 1.0                      # the demo is not trivially separable
+
+
+def test_demo_filters_recover_the_planted_motifs(demo):
+    results, _ = demo
+    truth = pd.read_csv(ROOT / "resources" / "demo" / "truth.tsv", sep="\t").fillna("")
+    planted = set(truth.loc[truth["motif_id"] != "", "motif_id"])
+    found = {}
+    for dataset, model in (("dhs600", "basset"), ("deepsea1000", "deepsea"), ("nuc25k", "dilated")):
+        tt = pd.read_csv(results / "motifs" / dataset / model / "tomtom.tsv", sep="\t")
+        assert list(tt.columns) == ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "q-value",
+                                    "Overlap", "Query_consensus", "Target_consensus", "Orientation"]
+        found[model] = set(tt.loc[tt["E-value"] < 0.01, "Target_ID"]) & planted
+    from_basset_or_deepsea = found["basset"] | found["deepsea"]
+    assert len(planted) == 22 and len(from_basset_or_deepsea) >= len(planted) / 2, sorted(from_basset_or_deepsea)
+    report = pd.read_csv(results / "report" / "planted_motifs.tsv", sep="\t")
+    assert int(report["recovered"].sum()) == len(from_basset_or_deepsea | found["dilated"])
+
+
+def test_demo_outputs_have_their_documented_formats(demo):
+    results, _ = demo
+    act = (results / "dhs600" / "activity.tsv").read_text().splitlines()
+    assert act[0].startswith("\tC01|DNase|None\t") and re.fullmatch(r"chr\w+:\d+-\d+\([+-]\)(\t[01]){12}", act[1])
+    bed = (results / "dhs600" / "merged.bed").read_text().splitlines()
+    assert len(bed) == len(act) - 1 and len(bed[0].split("\t")) == 7
+    for name, length, layout in (("dhs600", 600, "packbits"), ("deepsea1000", 1000, "packbits"), ("nuc25k", 25000, "intervals")):
+        with h5py.File(results / "datasets" / f"{name}.h5") as f:
+            assert f.attrs["seq_length"] == length and f.attrs["label_layout"] == layout
+            for split in ("train", "valid", "test"):
+                assert {"chrom", "start", "end", "seq"} <= set(f[split]) and f[split]["seq"].shape[1] == length
+                assert f[split]["start"].shape[0] > 0, (name, split)
+            assert len(f.attrs["targets"]) == len(f.attrs["categories"])
+    counts = pd.read_csv(results / "peaks" / "DNase_C01.counts.tsv", sep="\t").set_index("reason")["count"]
+    assert counts["dropped_chrom_not_selected"] == 3 and counts["clipped_at_chrom_end"] == 1
+    meme = (results / "motifs" / "dhs600" / "basset" / "filters.meme").read_text()
+    assert meme.startswith("MEME version 4") and "letter-probability matrix: alength= 4 w= 19 nsites=" in meme
+    for dataset in ("dhs600", "deepsea1000", "nuc25k"):
+        assert (results / "eval" / dataset / "scatter_roc.png").stat().st_size > 1000
+        assert len(pd.read_csv(results / "models" / dataset / {"dhs600": "basset", "deepsea1000": "deepsea",
+                                                                 "nuc25k": "dilated"}[dataset] / "train_log.tsv", sep="\t"))
+    page = (results / "report" / "index.html").read_text()
+    assert "Planted motifs recovered" in page and "scatter_roc.png" in page
+
+
+def test_demo_stages_rerun_by_name(demo):
+    results, args = demo
+    assert "Nothing to be done" in snakemake(*args, "-n").stdout
+    plan = snakemake(*args, "-n", "--forcerun", "compare_models", "evaluate").stdout
+    assert re.search(r"compare_models\s+3\b", plan) and "train_model" not in plan
+    plan = snakemake(*args, "-n", "--forcerun", "tomtom", "motifs").stdout
+    assert re.search(r"tomtom\s+3\b", plan) and "filter_motifs" not in plan

@@ -1,0 +1,182 @@
+"""Stage ``compare``: all trained models of one data set side by side (and with published AUCs).
+
+Outputs in ``results/eval/{dataset}/``:
+
+* ``comparison.tsv`` — one row per target: ``target``, ``category``, ``n_pos`` and
+  ``{model}_roc_auc`` / ``{model}_pr_auc`` per model, published columns included (targets are
+  matched by name, the k-th occurrence of a duplicated name with the k-th);
+* ``comparison_summary.tsv`` — per model: mean ROC / PR AUC overall and by category (as Gupta's
+  Table 7.4.1), mean +- sd over targets (DSSDA's Table 2), prevalence-weighted means;
+* ``win_shares.tsv`` — for each ordered pair of models, the share of targets where A's AUC
+  beats B's (DanQ: 94.1 % ROC and 97.6 % PR over DeepSEA);
+* plots: ``scatter_roc.png`` / ``scatter_pr.png`` (model against model, diagonal and win share),
+  ``auc_by_category.png`` (per-class distributions per model), ``training_curves.png``.
+"""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from workflow_scripts import cli
+from workflow_scripts.cli import InputError
+from workflow_scripts.evaluate import CATEGORIES, plot_by_category, plt, save_figure, summarise
+from workflow_scripts.io_utils import atomic_output
+
+log = cli.log.getChild("compare")
+
+
+def occurrence_key(names: pd.Series) -> pd.Series:
+    """``name#k`` for the k-th occurrence of a name (DeepSEA's 919 names repeat a few)."""
+    return names + "#" + names.groupby(names).cumcount().astype(str)
+
+
+def read_published(spec: dict) -> dict[str, pd.DataFrame]:
+    """Published per-target AUC tables: {model name: DataFrame(target, roc_auc, pr_auc)}.
+
+    ``spec``: ``file``, ``label_columns`` (joined with ``|`` to make the target name) or
+    ``label_column``, and ``models``: {name: [roc column, pr column]}.
+    """
+    path = Path(spec["file"])
+    if not path.is_file():
+        raise InputError(f"{path}: published AUC table not found")
+    table = pd.read_csv(path, sep="\t", dtype=str)
+    if "label_columns" in spec:
+        labels = table[spec["label_columns"]].astype(str).agg("|".join, axis=1)
+    else:
+        labels = table[spec["label_column"]]
+    out = {}
+    for name, (roc, pr) in spec["models"].items():
+        out[name] = pd.DataFrame({"target": labels, "roc_auc": pd.to_numeric(table[roc]),
+                                  "pr_auc": pd.to_numeric(table[pr])})
+    return out
+
+
+def join_tables(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    base = None
+    for name, t in tables.items():
+        t = t.assign(key=occurrence_key(t["target"]))
+        cols = t[["key", "roc_auc", "pr_auc"]].rename(columns={"roc_auc": f"{name}_roc_auc",
+                                                               "pr_auc": f"{name}_pr_auc"})
+        if base is None:
+            base = t[["key", "target", "category", "n_pos"]].merge(cols, on="key")
+        else:
+            base = base.merge(cols, on="key", how="left")
+    return base.drop(columns="key")
+
+
+def win_shares(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    rows = []
+    for a, b in itertools.permutations(models, 2):
+        for metric in ("roc_auc", "pr_auc"):
+            x, y = table[f"{a}_{metric}"], table[f"{b}_{metric}"]
+            both = x.notna() & y.notna()
+            if both.any():
+                rows.append({"model_a": a, "model_b": b, "metric": metric, "n_targets": int(both.sum()),
+                             "share_a_better": float((x[both] > y[both]).mean())})
+    return pd.DataFrame(rows, columns=["model_a", "model_b", "metric", "n_targets", "share_a_better"])
+
+
+def summary_table(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    rows = []
+    for m in models:
+        t = table[["target", "category", "n_pos"]].assign(roc_auc=table[f"{m}_roc_auc"], pr_auc=table[f"{m}_pr_auc"])
+        s = summarise(t, 0, 0)
+        row = {"model": m, "n_targets": s["n_scored"], "mean_roc_auc": s["mean_roc_auc"],
+               "sd_roc_auc": s["sd_roc_auc"], "mean_pr_auc": s["mean_pr_auc"],
+               "weighted_roc_auc": s["weighted_roc_auc"], "weighted_pr_auc": s["weighted_pr_auc"]}
+        for cat in CATEGORIES:
+            c = s["by_category"].get(cat, {})
+            row[f"{cat}_roc_auc"] = c.get("mean_roc_auc", np.nan)
+            row[f"{cat}_pr_auc"] = c.get("mean_pr_auc", np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def plot_scatter(table: pd.DataFrame, models: list[str], metric: str, path: Path, title: str) -> None:
+    pairs = list(itertools.combinations(models, 2)) or [(models[0], models[0])]
+    cols = min(3, len(pairs))
+    rows = -(-len(pairs) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.2 * rows), squeeze=False)
+    colours = {c: f"C{i}" for i, c in enumerate(CATEGORIES)}
+    for ax, (a, b) in zip(axes.ravel(), pairs):
+        x, y = table[f"{b}_{metric}"], table[f"{a}_{metric}"]
+        for cat in CATEGORIES:
+            pick = table["category"] == cat
+            ax.scatter(x[pick], y[pick], s=8, alpha=0.7, color=colours[cat], label=cat)
+        both = x.notna() & y.notna()
+        share = float((y[both] > x[both]).mean()) if both.any() else float("nan")
+        lo = float(np.nanmin([x.min(), y.min(), 0.5 if metric == "roc_auc" else 0.0]))
+        ax.plot([lo, 1], [lo, 1], "k--", lw=0.8)
+        ax.set(xlabel=f"{b} {metric}", ylabel=f"{a} {metric}",
+               title=f"{a} beats {b} on {100 * share:.1f} % of targets", xlim=(lo, 1), ylim=(lo, 1))
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in axes.ravel()[len(pairs):]:
+        ax.axis("off")
+    fig.suptitle(f"{title}: per-target {metric.replace('_', ' ').upper()}")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def plot_training_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> None:
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for name, lg in logs.items():
+        axes[0].plot(lg["epoch"], lg["train_loss"], "--", label=f"{name} train")
+        axes[0].plot(lg["epoch"], lg["valid_loss"], label=f"{name} valid")
+        axes[1].plot(lg["epoch"], lg["valid_roc_auc"], label=name)
+        axes[2].plot(lg["epoch"], lg["valid_pr_auc"], label=name)
+    for ax, ylabel in zip(axes, ("loss", "validation mean ROC AUC", "validation mean PR AUC")):
+        ax.set(xlabel="epoch", ylabel=ylabel)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"training curves — {title}")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
+def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path], out_dir: Path,
+            published: list[dict]) -> pd.DataFrame:
+    tables = {name: pd.read_csv(p, sep="\t") for name, p in metrics.items()}
+    for spec in published:
+        for name, t in read_published(spec).items():
+            tables[name] = t.assign(category=None, n_pos=np.nan)
+    table = join_tables(tables)
+    models = list(tables)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_output(out_dir / "comparison.tsv") as tmp:
+        table.to_csv(tmp, sep="\t", index=False, float_format="%.6f", na_rep="NaN")
+    with atomic_output(out_dir / "comparison_summary.tsv") as tmp:
+        summary_table(table, models).to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NaN")
+    with atomic_output(out_dir / "win_shares.tsv") as tmp:
+        win_shares(table, models).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
+    for metric in ("roc_auc", "pr_auc"):
+        plot_scatter(table, models, metric, out_dir / f"scatter_{metric.split('_')[0]}.png", dataset)
+    per_model = {m: table[["category"]].assign(roc_auc=table[f"{m}_roc_auc"], pr_auc=table[f"{m}_pr_auc"])
+                 for m in models}
+    plot_by_category(per_model, out_dir / "auc_by_category.png", dataset)
+    plot_training_curves({n: pd.read_csv(p, sep="\t") for n, p in train_logs.items()},
+                         out_dir / "training_curves.png", dataset)
+    log.info("%s: compared %s on %d targets", dataset, ", ".join(models), len(table))
+    return table
+
+
+def main(args) -> None:
+    metrics = dict(zip(args.models, map(Path, args.metrics)))
+    logs = dict(zip(args.models, map(Path, args.train_logs)))
+    compare(args.dataset, metrics, logs, Path(args.out_dir), args.published)
+
+
+def build_parser():
+    p = cli.parser("Compare the models of one data set: tables, win shares and plots.")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--models", nargs="+", required=True)
+    p.add_argument("--metrics", nargs="+", required=True, help="metrics.tsv per model, same order")
+    p.add_argument("--train-logs", nargs="+", required=True, help="train_log.tsv per model, same order")
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--published", type=cli.json_arg, default=[], help="published AUC tables (JSON list)")
+    return p
+
+
+if __name__ == "__main__":
+    cli.run(main, build_parser())

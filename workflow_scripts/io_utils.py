@@ -1,0 +1,73 @@
+"""Small file helpers shared by every stage: atomic outputs, (b)gzip-aware reading, checksums."""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+GZIP_MAGIC = b"\x1f\x8b"
+UMASK = os.umask(0o022)
+os.umask(UMASK)
+
+
+@contextlib.contextmanager
+def atomic_output(dest: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to ``dest``; rename it onto ``dest`` only if the block succeeds.
+
+    A killed or failed job therefore never leaves a file at ``dest`` that a rerun would accept.
+    ``suffix`` keeps an extension on the temporary name for tools that look at it.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{suffix}", dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    tmp_path.chmod(0o666 & ~UMASK)      # mkstemp makes 0600 files; outputs get the usual mode
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_dir(dest: str | Path) -> Iterator[Path]:
+    """Like :func:`atomic_output` for a directory of outputs."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def is_gzipped(path: str | Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def open_text(path: str | Path) -> io.TextIOBase:
+    """Open a plain, gzip or bgzip text file for reading (decided by content, not name)."""
+    if is_gzipped(path):
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def md5sum(path: str | Path, block: int = 1 << 20) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(block):
+            h.update(chunk)
+    return h.hexdigest()
