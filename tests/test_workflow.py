@@ -1,9 +1,15 @@
 """The Snakemake workflow: lint, the hg19 plan, and the whole demo end to end (asserting numbers).
 
-The end-to-end run takes about ten minutes on two cores: it makes the demo inputs, downloads
-them through the download stage, builds the three data sets, trains Basset, DeepSEA and the
-Dilated model, evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and writes
-the report.
+The end-to-end run (about ten minutes on two cores) makes the demo inputs, downloads them through
+the download stage, builds the three data sets, trains Basset, DeepSEA and the Dilated model,
+evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and writes the report.
+
+Where the machine allows (root and apt-get, as in CI), the run goes through a real single-node
+SLURM cluster — Debian's slurmctld, slurmd and munge, one fake GPU as a gres with a device file,
+brought up by tests/slurm/slurm-up.sh and torn down by recorded PIDs — with
+snakemake-executor-plugin-slurm and the profile tests/slurm/profile; the training jobs must then
+have run as SLURM jobs with a GPU assigned. Elsewhere the demo runs locally and the SLURM checks
+are skipped with the reason.
 """
 from __future__ import annotations
 
@@ -49,12 +55,46 @@ def test_hg19_plan_downloads_every_real_file_with_its_url():
     assert "--md5 24b982fd681020b1cf030b18a2f0f586" in out       # the pinned blacklist
 
 
+def slurm_unavailable() -> str | None:
+    if sys.platform != "linux":
+        return "a SLURM cluster needs Linux"
+    if os.geteuid() != 0:
+        return "bringing up SLURM needs root (it installs and starts slurmctld, slurmd and munge)"
+    if not shutil.which("apt-get") and not shutil.which("slurmctld"):
+        return "bringing up SLURM needs apt-get to install Debian's slurm packages"
+    return None
+
+
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The whole demo, run once through Snakemake into a temporary results directory."""
+def cluster(tmp_path_factory):
+    """A single-node SLURM cluster for the module's demo run, or None where one cannot run."""
+    if slurm_unavailable():
+        yield None
+        return
+    prefix = tmp_path_factory.mktemp("slurm")
+    env = {**os.environ, "PREFIX": str(prefix), "ACCOUNTING": "none", "FAKE_GPUS": "1"}
+    up = subprocess.run(["bash", str(ROOT / "tests" / "slurm" / "slurm-up.sh")], env=env, capture_output=True,
+                        text=True, timeout=900)
+    try:
+        assert up.returncode == 0, f"could not start SLURM:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+        yield prefix
+    finally:
+        subprocess.run(["scancel", "--user", "root"], capture_output=True)
+        subprocess.run(["bash", str(prefix / "slurm-down.sh")], capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory, cluster):
+    """The whole demo, run once through Snakemake (as SLURM jobs where possible)."""
     base = tmp_path_factory.mktemp("demo")
     args = ["--cores", "2", "--config", f"results={base}/results", f"download_cache={base}/downloads"]
-    snakemake(*args)
+    if cluster is not None:
+        args = ["--profile", "tests/slurm/profile", *args]
+    try:
+        snakemake(*args)
+    finally:
+        if cluster is not None:
+            subprocess.run(["scancel", "--user", "root"], capture_output=True)
     return base / "results", args
 
 
@@ -114,3 +154,13 @@ def test_demo_stages_rerun_by_name(demo):
     assert re.search(r"compare_models\s+3\b", plan) and "train_model" not in plan
     plan = snakemake(*args, "-n", "--forcerun", "tomtom", "motifs").stdout
     assert re.search(r"tomtom\s+3\b", plan) and "filter_motifs" not in plan
+
+
+def test_demo_training_ran_as_slurm_jobs_with_a_gpu(demo, cluster):
+    if cluster is None:
+        pytest.skip(f"no SLURM cluster here: {slurm_unavailable()}")
+    results, _ = demo
+    for dataset, model in (("dhs600", "basset"), ("deepsea1000", "deepsea"), ("nuc25k", "dilated")):
+        log = (results / "logs" / "train" / dataset / f"{model}.log").read_text()
+        assert "SLURM job -;" not in log, f"{model} did not run as a SLURM job"
+        assert "CUDA_VISIBLE_DEVICES=-" not in log, f"{model} got no GPU from SLURM:\n{log[-1500:]}"
