@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from models import build_model  # noqa: E402
 from workflow_scripts.dataset_layout import SPLITS, SplitWriter, write_header  # noqa: E402
-from workflow_scripts.loaders import BatchStream, SplitReader, dense_labels, make_loader  # noqa: E402
+from workflow_scripts.loaders import BatchStream, SplitReader, make_loader  # noqa: E402
 from workflow_scripts.sequence import one_hot  # noqa: E402
 
 SHAPES = {"dhs600": (600, 164, "packbits"), "deepsea1000": (1000, 919, "packbits"), "nuc25k": (25000, 919, "intervals")}

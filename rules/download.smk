@@ -22,7 +22,7 @@ rule download:
     log:
         f"{LOGS}/download/{{key}}.log",
     group:
-        "downloads"
+        None if config["downloads"]["local"] else "downloads"  # Snakemake never runs a grouped rule locally
     resources:
         **sized("small"),
     retries: 2

@@ -49,6 +49,7 @@ rule filter_motifs:
 rule tomtom:
     input:
         query=rules.filter_motifs.output.meme,
+        filters=rules.filter_motifs.output.table,
         targets=tomtom_targets(),
     output:
         table=f"{RESULTS}/motifs/{{dataset}}/{{model}}/tomtom.tsv",
@@ -67,8 +68,8 @@ rule tomtom:
     shell:
         "NUMBA_NUM_THREADS={threads} python -m workflow_scripts.tomtom --query {input.query:q} "
         "--targets {input.targets:q} --output {output.table:q} --summary {output.summary:q} "
-        "--distance {params.t[distance]} --min-overlap {params.t[min_overlap]} --pseudo {params.t[pseudo]} "
-        "--evalue {params.t[evalue]} --report-evalue {params.t[report_evalue]} --log {log:q}"
+        "--filters {input.filters:q} --distance {params.t[distance]} --min-overlap {params.t[min_overlap]} "
+        "--pseudo {params.t[pseudo]} --evalue {params.t[evalue]} --report-evalue {params.t[report_evalue]} --log {log:q}"
 
 
 rule motifs:

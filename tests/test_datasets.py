@@ -6,11 +6,10 @@ import h5py
 import numpy as np
 import pandas as pd
 import pybedtools
-import pytest
 
 from workflow_scripts import deepsea1000, dhs600, nuc25k
 from workflow_scripts.dataset_layout import SplitRule, assign_splits, read_header, stale_reasons, unpack_labels
-from workflow_scripts.genome import prepare_genome, read_chrom_codes
+from workflow_scripts.genome import prepare_genome
 from workflow_scripts.loaders import BatchStream, SplitReader, dense_labels, make_loader
 from workflow_scripts.merge_peaks import merge_peak_files, write_merged
 from workflow_scripts.normalise_peaks import COLUMNS, write_bed_gz

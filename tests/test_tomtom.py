@@ -7,7 +7,7 @@ import pytest
 
 from conftest import DATA
 from workflow_scripts.motif_files import Motif, consensus, read_meme, write_meme
-from workflow_scripts.tomtom import COLUMNS, tomtom_euclidean, tomtom_pearson
+from workflow_scripts.tomtom import COLUMNS, build_parser, main, tomtom_euclidean, tomtom_pearson
 
 MOTIFS = DATA / "motifs"
 
@@ -78,3 +78,21 @@ def test_meme_round_trip_and_errors(tmp_path):
     (tmp_path / "bad.meme").write_text("MEME version 4\n\nMOTIF x\nletter-probability matrix: alength= 4 w= 2\n0.5 0.5 0 0\n0.1\n")
     with pytest.raises(Exception, match=r"bad.meme:6: motif x: expected 4 numbers per row"):
         read_meme(tmp_path / "bad.meme")
+
+
+def test_summary_joins_the_filter_table(tmp_path):
+    """tomtom_summary.tsv: one row per filter of filters.tsv, kept ones with their best match."""
+    targets, _ = read_meme(MOTIFS / "JASPAR2024_CORE_vertebrates_nr.meme")
+    ctcf = next(t for t in targets if t.id == "MA0139.2")
+    write_meme(tmp_path / "filters.meme", [Motif("filter1", "ctcf", ctcf.freqs, 50)], np.full(4, 0.25))
+    pd.DataFrame({"filter": ["filter0", "filter1"], "sites": [3, 50], "consensus": ["", consensus(ctcf.freqs)],
+                  "status": ["too_few_sites", "kept"]}).to_csv(tmp_path / "filters.tsv", sep="\t", index=False)
+    main(build_parser().parse_args([
+        "--query", str(tmp_path / "filters.meme"), "--targets", str(MOTIFS / "JASPAR2024_CORE_vertebrates_nr.meme"),
+        "--output", str(tmp_path / "tomtom.tsv"), "--summary", str(tmp_path / "summary.tsv"),
+        "--filters", str(tmp_path / "filters.tsv")]))
+    s = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index("filter")
+    assert list(s.index) == ["filter0", "filter1"] and s.loc["filter0", "status"] == "too_few_sites"
+    assert pd.isna(s.loc["filter0", "best_target"]) and pd.isna(s.loc["filter0", "significant"])
+    assert s.loc["filter1", "best_target"] == "MA0139.2" and s.loc["filter1", "best_name"] == "CTCF"
+    assert bool(s.loc["filter1", "significant"]) and s.loc["filter1", "n_significant"] >= 1

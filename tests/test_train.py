@@ -110,3 +110,17 @@ def test_precise_batchnorm_is_deterministic(tmp_path):
     a, b = weights(tmp_path / "a"), weights(tmp_path / "b")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert pd.read_csv(tmp_path / "a" / "train_log.tsv", sep="\t")["valid_roc_auc"].iloc[-1] > 0.7
+
+
+def test_a_model_of_another_data_set_build_is_refused(tmp_path):
+    import h5py
+    from workflow_scripts.cli import InputError
+    from workflow_scripts.train import load_trained
+    data = write_toy_dataset(tmp_path / "d.h5")
+    run(train_cmd(data, tmp_path / "m", max_epochs=1))
+    assert load_trained(tmp_path / "m", dataset=data).training is False
+    with h5py.File(data, "r+") as f:                       # the data set is rebuilt with other settings
+        prov = json.loads(f.attrs["provenance"])
+        f.attrs["provenance"] = json.dumps({**prov, "params_hash": "changed"})
+    with pytest.raises(InputError, match="trained on another build"):
+        load_trained(tmp_path / "m", dataset=data)

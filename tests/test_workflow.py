@@ -7,8 +7,9 @@ evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and writ
 Where the machine allows (root and apt-get, as in CI), the run goes through a real single-node
 SLURM cluster — Debian's slurmctld, slurmd and munge, one fake GPU as a gres with a device file,
 brought up by tests/slurm/slurm-up.sh and torn down by recorded PIDs — with
-snakemake-executor-plugin-slurm and the profile tests/slurm/profile; the training jobs must then
-have run as SLURM jobs with a GPU assigned. Elsewhere the demo runs locally and the SLURM checks
+snakemake-executor-plugin-slurm and the profile tests/slurm/profile, with downloads kept on the
+submit node (``downloads.local``, as on clusters whose compute nodes have no internet); the
+training jobs must then have run as SLURM jobs with a GPU assigned. Elsewhere the demo runs locally and the SLURM checks
 are skipped with the reason.
 """
 from __future__ import annotations
@@ -55,6 +56,17 @@ def test_hg19_plan_downloads_every_real_file_with_its_url():
     assert "--md5 24b982fd681020b1cf030b18a2f0f586" in out       # the pinned blacklist
 
 
+def test_downloads_stay_on_the_submit_node_when_configured(tmp_path):
+    """downloads.local: the download jobs run in Snakemake's own process, not as (grouped) SLURM jobs."""
+    args = ["-n", "--profile", "slurm", "--config", f"results={tmp_path}/results", f"download_cache={tmp_path}/dl"]
+    assert re.search(r"Group job downloads", snakemake(*args).stdout)
+    (tmp_path / "local.yaml").write_text("downloads:\n  local: true\n")
+    plan = snakemake(*args, "--configfile", str(tmp_path / "local.yaml")).stdout
+    assert "Group job downloads" not in plan and "Group job peaks" in plan
+    jobs = re.findall(r"\nrule download:\n(.*?)\n\n", plan, re.S)
+    assert len(jobs) == 41 and all("tmpdir=/tmp," in job for job in jobs)   # local jobs get a real tmpdir
+
+
 def slurm_unavailable() -> str | None:
     if sys.platform != "linux":
         return "a SLURM cluster needs Linux"
@@ -89,7 +101,8 @@ def demo(tmp_path_factory, cluster):
     base = tmp_path_factory.mktemp("demo")
     args = ["--cores", "2", "--config", f"results={base}/results", f"download_cache={base}/downloads"]
     if cluster is not None:
-        args = ["--profile", "tests/slurm/profile", *args]
+        (base / "local_downloads.yaml").write_text("downloads:\n  local: true\n")
+        args = ["--profile", "tests/slurm/profile", "--configfile", str(base / "local_downloads.yaml"), *args]
     try:
         snakemake(*args)
     finally:
@@ -116,6 +129,11 @@ def test_demo_filters_recover_the_planted_motifs(demo):
         assert list(tt.columns) == ["Query_ID", "Target_ID", "Optimal_offset", "p-value", "E-value", "q-value",
                                     "Overlap", "Query_consensus", "Target_consensus", "Orientation"]
         found[model] = set(tt.loc[tt["E-value"] < 0.01, "Target_ID"]) & planted
+        summary = pd.read_csv(results / "motifs" / dataset / model / "tomtom_summary.tsv", sep="\t")
+        filters = pd.read_csv(results / "motifs" / dataset / model / "filters.tsv", sep="\t")
+        assert list(summary["filter"]) == list(filters["filter"]) and {"consensus", "best_name"} <= set(summary)
+        hits = summary.loc[summary["significant"].fillna(False).astype(bool), "filter"]
+        assert set(hits) == set(tt.loc[tt["E-value"] < 0.01, "Query_ID"])
     from_basset_or_deepsea = found["basset"] | found["deepsea"]
     assert len(planted) == 22 and len(from_basset_or_deepsea) >= len(planted) / 2, sorted(from_basset_or_deepsea)
     report = pd.read_csv(results / "report" / "planted_motifs.tsv", sep="\t")

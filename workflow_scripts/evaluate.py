@@ -152,7 +152,7 @@ def evaluate(dataset: Path, model_dir: Path, out_dir: Path, *, rc_average: bool,
     import torch
     from workflow_scripts.train import load_trained, predict
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_trained(model_dir, device)
+    model = load_trained(model_dir, device, dataset)
     reader = SplitReader(dataset, "test")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else None
     probs, labels, _ = predict(model, reader, device, batch_size=batch_size, rc_average=rc_average,

@@ -139,7 +139,7 @@ def filter_motifs(model_dir: Path, dataset: Path, out_dir: Path, *, factor: floa
                   trim_ic: float | None = None, max_sequences: int = 20000, batch_size: int = 256,
                   workers: int = 1) -> pd.DataFrame:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_trained(model_dir, device)
+    model = load_trained(model_dir, device, dataset)
     if not hasattr(model, "first_layer"):
         raise cli.InputError(f"{model_dir}: model {type(model).__name__} has no first convolution layer to read")
     reader = SplitReader(dataset, "test")

@@ -121,13 +121,13 @@ def build_report(results: Path, out: Path, datasets: dict[str, list[str]], truth
             if summary_tsv.exists():
                 tomtoms[f"{dataset}/{model}"] = motif_dir / "tomtom.tsv"
                 s = pd.read_csv(summary_tsv, sep="\t")
-                filters = pd.read_csv(motif_dir / "filters.tsv", sep="\t")
-                parts.append(f"<p>Motifs: {int((filters['status'] == 'kept').sum())} of {len(filters)} "
-                             f"filters kept; {int(s['significant'].sum())} match JASPAR 2024 at "
-                             f"E &lt; {evalue} (Tomtom).</p>")
-                top = s[s["significant"]].sort_values("evalue").head(25)
+                significant = s["significant"].fillna(False).astype(bool)
+                parts.append(f"<p>Motifs: {int((s['status'] == 'kept').sum())} of {len(s)} filters kept; "
+                             f"{int(significant.sum())} match JASPAR 2024 at E &lt; {evalue} (Tomtom).</p>")
+                top = s[significant].sort_values("evalue").head(25)
                 if len(top):
-                    parts.append(table_html(top[["query", "best_target", "best_name", "evalue"]], "{:.2e}"))
+                    parts.append(table_html(top[["filter", "consensus", "sites", "best_target", "best_name",
+                                                 "evalue"]], "{:.2e}"))
                 parts.append(img(page_dir, motif_dir / "logos.png", 1000))
 
     if truth is not None and truth.exists() and tomtoms:

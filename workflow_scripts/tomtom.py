@@ -21,7 +21,8 @@ MEME Tomtom 5.x's default "complete scores" method (Gupta et al. 2007; MEME ``sr
 Output ``tomtom.tsv`` has MEME's columns (Query_ID, Target_ID, Optimal_offset, p-value,
 E-value, q-value, Overlap, Query_consensus, Target_consensus, Orientation), one row per query and
 target (the better strand) with E-value <= ``report_evalue``; ``tomtom_summary.tsv`` lists per
-query the best named match and whether it is significant (E < ``evalue``).
+query (per filter, joined to filters.tsv: consensus, sites, information content) the best named
+match, its E-value and whether it is significant (E < ``evalue``).
 """
 from __future__ import annotations
 
@@ -288,21 +289,29 @@ def tomtom_euclidean(queries: list[Motif], targets: list[Motif]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["Query_ID", "p-value"], kind="stable")
 
 
+SUMMARY_COLUMNS = ["query", "best_target", "best_name", "evalue", "significant", "n_significant"]
+
+
 def summarise_matches(table: pd.DataFrame, queries: list[Motif], names: dict[str, str], evalue: float) -> pd.DataFrame:
     """Per query: best match, its name and E-value, and whether it is significant."""
+    best = table.sort_values("p-value", kind="stable").drop_duplicates("Query_ID").set_index("Query_ID")
+    n_significant = table[table["E-value"] < evalue].groupby("Query_ID").size()
     rows = []
-    best = table.sort_values("p-value", kind="stable").drop_duplicates("Query_ID")
-    best = best.set_index("Query_ID")
     for q in queries:
         if q.id in best.index:
             b = best.loc[q.id]
-            rows.append({"query": q.id, "best_target": b["Target_ID"], "best_name": names.get(b["Target_ID"], ""),
-                         "evalue": b["E-value"], "significant": bool(b["E-value"] < evalue),
-                         "n_significant": int(((table["Query_ID"] == q.id) & (table["E-value"] < evalue)).sum())})
+            rows.append([q.id, b["Target_ID"], names.get(b["Target_ID"], ""), b["E-value"],
+                         bool(b["E-value"] < evalue), int(n_significant.get(q.id, 0))])
         else:
-            rows.append({"query": q.id, "best_target": "", "best_name": "", "evalue": np.nan,
-                         "significant": False, "n_significant": 0})
-    return pd.DataFrame(rows)
+            rows.append([q.id, "", "", np.nan, False, 0])
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def with_filter_table(summary: pd.DataFrame, filters: Path) -> pd.DataFrame:
+    """The per-filter table of filter_motifs (consensus, sites, information content) with the
+    best match added; filters dropped before Tomtom keep their reason."""
+    table = pd.read_csv(filters, sep="\t")
+    return table.merge(summary.rename(columns={"query": "filter"}), on="filter", how="left")
 
 
 def main(args) -> None:
@@ -314,6 +323,8 @@ def main(args) -> None:
         table = tomtom_euclidean(queries, targets)
     names = {t.id: t.name for t in targets}
     summary = summarise_matches(table, queries, names, args.evalue)
+    if args.filters:
+        summary = with_filter_table(summary, Path(args.filters))
     with atomic_output(args.output) as tmp:
         table[table["E-value"] <= args.report_evalue].to_csv(tmp, sep="\t", index=False, float_format="%g")
     with atomic_output(args.summary) as tmp:
@@ -328,6 +339,7 @@ def build_parser():
     p.add_argument("--targets", required=True, help="target motifs (MEME), e.g. JASPAR 2024")
     p.add_argument("--output", required=True, help="tomtom.tsv")
     p.add_argument("--summary", required=True, help="per-query best matches")
+    p.add_argument("--filters", help="filters.tsv of filter_motifs, to join the best matches to")
     p.add_argument("--distance", choices=["pearson", "euclidean"], default="pearson")
     p.add_argument("--min-overlap", type=int, default=5)
     p.add_argument("--pseudo", type=float, default=0.1)

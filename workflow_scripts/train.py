@@ -23,6 +23,7 @@ targets) and the working files ``checkpoint.pt`` and ``best.pt`` (kept for resum
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -33,6 +34,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -336,7 +338,8 @@ class Trainer:
         r = self.train_reader
         self.model = build_model(model_name, len(r.targets), r.seq_length, **model_args).to(self.rt.device)
         self.meta = {"family": model_name, "args": model_args, "targets": r.targets,
-                     "categories": r.categories, "seq_length": r.seq_length, "train": asdict(cfg)}
+                     "categories": r.categories, "seq_length": r.seq_length, "train": asdict(cfg),
+                     "dataset": dataset_build(dataset)}
         if hasattr(self.model, "prepare"):
             self.model.prepare(BatchStream(r, 256, shuffle=False, max_batches=100))
         if cfg.prior_output_bias:
@@ -457,9 +460,6 @@ class Trainer:
         self.state["epoch_samples"] += samples * self.rt.world
 
     def validate(self) -> dict:
-        if self.cfg.bn_recalibrate_batches:
-            recalibrate_batchnorm(self.model, self.train_reader, self.cfg.bn_recalibrate_batches,
-                                  self.cfg.batch_size, self.rt.device)
         probs, labels, loss = predict(self.model, self.valid_reader, self.rt.device,
                                       batch_size=max(self.cfg.batch_size, 64), rc_average=False,
                                       workers=self.cfg.workers, eval_stride=self.cfg.eval_stride,
@@ -480,6 +480,9 @@ class Trainer:
                 log.warning("%s received: checkpoint saved at epoch %d step %d; rerun the job to resume",
                             name, st["epoch"] + 1, st["step_in_epoch"])
                 raise SystemExit(3)
+            if cfg.bn_recalibrate_batches:       # every rank: SyncBatchNorm reduces across them
+                recalibrate_batchnorm(self.model, self.train_reader, cfg.bn_recalibrate_batches,
+                                      cfg.batch_size, rt.device)
             scores = self.validate() if rt.main else {}
             loss = rt.broadcast([scores.get("valid_loss", 0.0)])[0]
             row = {"epoch": st["epoch"] + 1, "train_loss": st["epoch_loss_sum"] / max(1, st["epoch_samples"]),
@@ -513,10 +516,22 @@ class Trainer:
         rt.barrier()
 
 
-def load_trained(model_dir: str | Path, device="cpu") -> nn.Module:
-    """A trained model from its directory (``model.json`` + ``weights.pt``), in eval mode."""
+def dataset_build(path: str | Path) -> str:
+    """Identity of a data-set build: the hash of its parameters and input checksums."""
+    with h5py.File(path, "r") as f:
+        prov = json.loads(f.attrs["provenance"])
+    return hashlib.sha1(json.dumps([prov.get("params_hash"), prov.get("inputs")], sort_keys=True).encode()).hexdigest()
+
+
+def load_trained(model_dir: str | Path, device="cpu", dataset: str | Path | None = None) -> nn.Module:
+    """A trained model from its directory (``model.json`` + ``weights.pt``), in eval mode.
+
+    With ``dataset``, refuses a model trained on another build of that data set."""
     model_dir = Path(model_dir)
     meta = json.loads((model_dir / "model.json").read_text())
+    if dataset is not None and meta.get("dataset") not in (None, dataset_build(dataset)):
+        raise cli.InputError(f"{model_dir}: trained on another build of {dataset} (the data set was rebuilt "
+                             f"since); retrain it (snakemake --forcerun train_model ...)")
     model = build_model(meta["family"], len(meta["targets"]), meta["seq_length"], **meta["args"])
     model.load_state_dict(torch.load(model_dir / "weights.pt", map_location=device, weights_only=True))
     return model.to(device).eval()
