@@ -160,6 +160,10 @@ def test_windows_filters_and_per_nucleotide_labels(tmp_path):
     assert dense[1, 0].nonzero()[0].tolist() == list(range(0, 100))
     assert dense[1, 1].nonzero()[0].tolist() == list(range(990, 1000)) and dense[2, 1].sum() == 10
     assert read_split(out, "test")["intervals"].tolist() == [[0, 10, 20]]
+    # worker processes hand over blocks of batches; cut up again, each batch has its own intervals
+    direct = [b["intervals"].tolist() for b in BatchStream(reader, 1, shuffle=False)]
+    assert direct == [[[0, 0, 50, 300]], [[0, 0, 0, 100], [0, 1, 990, 1000]], [[0, 1, 0, 10]]]
+    assert [b["intervals"].tolist() for b in make_loader(BatchStream(reader, 1, shuffle=False), 2, False)] == direct
 
 
 # ---------------------------------------------------------------- dhs600

@@ -5,7 +5,8 @@ import numpy as np
 import torch
 
 from conftest import write_toy_dataset
-from workflow_scripts.loaders import BatchStream, SplitReader, epoch_plan, labelled_mask, make_loader
+from workflow_scripts.loaders import (TRANSFER_BYTES, BatchStream, SplitReader, _BlockDataset, epoch_plan,
+                                      labelled_mask, make_loader, split_block)
 from workflow_scripts.sequence import encode, one_hot, reverse_complement
 
 
@@ -36,6 +37,15 @@ def test_worker_count_and_skipping_do_not_change_the_order(tmp_path):
     assert single == three and len(single) == 20
     stream.set_epoch(2, skip_batches=7)
     assert rows_of(make_loader(stream, 2, False)) == single[7:]
+    blocks = [list(split_block(b)) for b in stream.blocks(0, 1, 3)]   # 13 batches left: the last block short
+    assert [len(b) for b in blocks] == [3, 3, 3, 3, 1]
+    assert [b["rows"].tolist() for block in blocks for b in block] == single[7:]
+
+
+def test_a_worker_hands_over_blocks_of_about_transfer_bytes(tmp_path):
+    path = write_toy_dataset(tmp_path / "d.h5", n={"train": 100, "valid": 10, "test": 10}, length=200)
+    stream = BatchStream(SplitReader(path, "train"), 16, shuffle=False)
+    assert _BlockDataset(stream).batches_per_block == TRANSFER_BYTES // (16 * 200)
 
 
 def test_ranks_split_each_global_batch(tmp_path):

@@ -7,12 +7,16 @@ turns it into batches for a ``torch.utils.data.DataLoader`` (``batch_size=None``
   the rows of each block of ``buffer_chunks`` chunks are shuffled together and cut into global
   batches. Random access therefore reads whole chunks (throughput does not collapse), and a
   resumed run can skip the batches it already did without reading them;
-* DataLoader worker ``w`` of ``W`` produces global batches ``w, w + W, ...``, which the DataLoader
-  hands out round-robin, so the order does not depend on the number of workers;
+* the DataLoader moves blocks of consecutive global batches (about ``TRANSFER_BYTES`` of
+  sequence each), not single batches: worker ``w`` of ``W`` reads blocks ``w, w + W, ...``, the
+  DataLoader hands them out round-robin and :func:`make_loader` cuts them into the batches again,
+  so the order does not depend on the number of workers, and the per-transfer cost of worker
+  processes (a shared-memory segment per array) is paid once per block, not once per batch;
 * under DistributedDataParallel, rank ``r`` of ``R`` takes rows ``r::R`` of every global batch:
   the ranks together see exactly the global batch a single process would.
 
-A batch is a dict of numpy arrays: ``codes`` (B, L) uint8, ``rows`` (B,) int64, ``labelled``
+A batch is a dict of arrays (numpy from a :class:`BatchStream`, tensors from
+:func:`make_loader`): ``codes`` (B, L) uint8, ``rows`` (B,) int64, ``labelled``
 (B,) bool and either ``labels`` (B, T) uint8 or, for per-nucleotide data, ``intervals``
 (M, 4) int32 = (batch row, target, start, end); :func:`dense_labels` makes (B, T, L) on the device.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import signal
 from collections import OrderedDict
 from pathlib import Path
+from typing import Iterator
 
 import h5py
 import numpy as np
@@ -28,6 +33,8 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from workflow_scripts.dataset_layout import unpack_labels
+
+TRANSFER_BYTES = 4 << 20      # sequence bytes per block a loader worker hands over
 
 
 class SplitReader:
@@ -134,7 +141,7 @@ def labelled_mask(n: int, fraction: float, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 7]).random(n) < fraction
 
 
-class BatchStream(IterableDataset):
+class BatchStream:
     """Batches of one split for one epoch; see the module docstring for order guarantees."""
 
     def __init__(self, reader: SplitReader, batch_size: int, *, shuffle: bool, seed: int = 0,
@@ -158,15 +165,52 @@ class BatchStream(IterableDataset):
     def __len__(self) -> int:
         return len(self.plan()) - self.skip
 
-    def __iter__(self):
+    def blocks(self, worker: int, workers: int, batches_per_block: int) -> Iterator[dict]:
+        """Blocks ``worker, worker + workers, ...`` of ``batches_per_block`` consecutive batches,
+        each read at once; ``sizes`` holds the batch sizes to cut it up again (:func:`split_block`)."""
+        plan = self.plan()[self.skip:]
+        for first in range(worker * batches_per_block, len(plan), workers * batches_per_block):
+            batches = [rows[self.rank::self.world] for rows in plan[first:first + batches_per_block]]
+            rows = np.concatenate(batches)
+            block = self.reader.read(rows)
+            block["labelled"] = self.labelled[rows]
+            block["sizes"] = np.array([len(b) for b in batches], np.int64)
+            yield block
+
+    def __iter__(self) -> Iterator[dict]:
+        for block in self.blocks(0, 1, 1):
+            del block["sizes"]
+            yield block
+
+
+def split_block(block: dict) -> Iterator[dict]:
+    """The batches of a block (numpy arrays or tensors); interval rows renumbered per batch."""
+    sizes = [int(n) for n in block["sizes"]]
+    start = 0
+    for size in sizes:
+        stop = start + size
+        batch = {k: v[start:stop] for k, v in block.items() if k not in ("sizes", "intervals")}
+        if "intervals" in block:
+            iv = block["intervals"]
+            part = iv[(iv[:, 0] >= start) & (iv[:, 0] < stop)]    # boolean indexing copies
+            part[:, 0] -= start
+            batch["intervals"] = part
+        yield batch
+        start = stop
+
+
+class _BlockDataset(IterableDataset):
+    """What a DataLoader worker iterates: its share of a stream's blocks."""
+
+    def __init__(self, stream: BatchStream):
+        self.stream = stream
+        row_bytes = max(1, stream.batch_size * stream.reader.seq_length)
+        self.batches_per_block = max(1, TRANSFER_BYTES // row_bytes)
+
+    def __iter__(self) -> Iterator[dict]:
         info = get_worker_info()
         worker, workers = (info.id, info.num_workers) if info else (0, 1)
-        plan = self.plan()
-        for b in range(self.skip + worker, len(plan), workers):
-            rows = plan[b][self.rank::self.world]
-            batch = self.reader.read(rows)
-            batch["labelled"] = self.labelled[rows]
-            yield batch
+        return self.stream.blocks(worker, workers, self.batches_per_block)
 
 
 def dense_labels(intervals: torch.Tensor, batch: int, n_targets: int, length: int) -> torch.Tensor:
@@ -188,11 +232,14 @@ def _ignore_stop_signals(_worker: int) -> None:
     signal.signal(signal.SIGUSR1, signal.SIG_IGN)
 
 
-def make_loader(stream: BatchStream, workers: int, pin_memory: bool) -> torch.utils.data.DataLoader:
+def make_loader(stream: BatchStream, workers: int, pin_memory: bool) -> Iterator[dict]:
+    """The stream's batches as tensors, read by ``workers`` processes (0: this one)."""
     # A private generator: otherwise every new iterator draws its seed from the global RNG,
     # which would shift dropout masks between an uninterrupted and a resumed run.
-    return torch.utils.data.DataLoader(stream, batch_size=None, num_workers=workers,
-                                       pin_memory=pin_memory, persistent_workers=False,
-                                       prefetch_factor=4 if workers else None,
-                                       worker_init_fn=_ignore_stop_signals if workers else None,
-                                       generator=torch.Generator().manual_seed(0))
+    loader = torch.utils.data.DataLoader(_BlockDataset(stream), batch_size=None, num_workers=workers,
+                                         pin_memory=pin_memory, persistent_workers=False,
+                                         prefetch_factor=2 if workers else None,
+                                         worker_init_fn=_ignore_stop_signals if workers else None,
+                                         generator=torch.Generator().manual_seed(0))
+    for block in loader:
+        yield from split_block(block)
