@@ -1,6 +1,6 @@
 """The Snakemake workflow: lint, the hg19 plan, and the whole demo end to end (asserting numbers).
 
-The end-to-end run (about ten minutes on two cores) makes the demo inputs, downloads them through
+The end-to-end run (about 11 minutes on two cores; 15-16 through SLURM) makes the demo inputs, downloads them through
 the download stage, builds the three data sets, trains Basset, DeepSEA and the Dilated model,
 evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and writes the report.
 
@@ -44,8 +44,14 @@ def test_lint_is_clean():
     assert "Congratulations, your workflow is in a good condition!" in done.stdout + done.stderr
 
 
-def test_hg19_plan_downloads_every_real_file_with_its_url():
-    out = snakemake("-n", "-p", "--configfile", "config/hg19.yaml").stdout
+def test_hg19_plan_downloads_every_real_file_and_trains_on_gpus():
+    """`snakemake --profile slurm -n` on hg19: every URL planned, every training job a GPU job."""
+    out = snakemake("-n", "-p", "--profile", "slurm", "--configfile", "config/hg19.yaml").stdout
+    training = re.findall(r"rule train_model:\n(.*?)\n\n", out, re.S)
+    assert len(training) == 5
+    for job in training:
+        assert re.search(r"resources: .*\bslurm_partition=gpu, gpu=[1-9]", job), job
+        assert "--signal=USR1@300" in job
     urls = {s.url for sheet in ("config/hg19/samples_dhs600.tsv", "config/hg19/samples_features.tsv")
             for s in read_sample_sheet(ROOT / sheet)}
     assert len(urls) == 958                                   # 164 Basset + 919 DeepSEA, 125 shared
