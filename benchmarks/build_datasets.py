@@ -5,8 +5,9 @@ At scale 1 the input is what hg19 gives: a 3.1 Gbp genome in 24 chromosomes (hg1
 ~20,000, 104 histone files of ~50,000 broad peaks) and 164 DNase files of ~100,000 peaks for
 dhs600 (the 125 plus 39 more). DNase and TF peaks sit around a shared pool of 2 million sites, as
 they co-localise in real data (Basset merged 2.07 million DHSs from its 164 samples; DeepSEA has
-about 2.6 million TF-bound bins); histone marks are placed at random; an unmappable-region track covering ~6 % of the genome in 30-150 kb blocks. A scale
-below 1 shrinks the genome and the peak counts, not the number of files.
+about 2.6 million TF-bound bins); histone marks are placed at random; an unmappable-region track
+covers ~6 % of the genome in 30-150 kb blocks. A scale below 1 shrinks the genome and the peak
+counts, not the number of files.
 
 Each build runs in its own process, as the pipeline runs it; the script prints wall time, peak
 memory (the builder and its worker processes) and output size, and the floor: reading the genome

@@ -1,16 +1,17 @@
 """The Snakemake workflow: lint, the hg19 plan, and the whole demo end to end (asserting numbers).
 
-The end-to-end run (about 11 minutes on two cores; 15-16 through SLURM) makes the demo inputs, downloads them through
-the download stage, builds the three data sets, trains Basset, DeepSEA and the Dilated model,
-evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and writes the report.
+The end-to-end run (about 11 minutes on two cores; 15-16 through SLURM) makes the demo inputs,
+downloads them through the download stage, builds the three data sets, trains Basset, DeepSEA and
+the Dilated model, evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and
+writes the report.
 
 Where the machine allows (root and apt-get, as in CI), the run goes through a real single-node
 SLURM cluster — Debian's slurmctld, slurmd and munge, one fake GPU as a gres with a device file,
 brought up by tests/slurm/slurm-up.sh and torn down by recorded PIDs — with
 snakemake-executor-plugin-slurm and the profile tests/slurm/profile, with downloads kept on the
 submit node (``downloads.local``, as on clusters whose compute nodes have no internet); the
-training jobs must then have run as SLURM jobs with a GPU assigned. Elsewhere the demo runs locally and the SLURM checks
-are skipped with the reason.
+training jobs must then have run as SLURM jobs with a GPU assigned. Elsewhere the demo runs
+locally and the SLURM checks are skipped with the reason.
 """
 from __future__ import annotations
 
@@ -62,12 +63,18 @@ def test_hg19_plan_downloads_every_real_file_and_trains_on_gpus():
     assert "--md5 24b982fd681020b1cf030b18a2f0f586" in out       # the pinned blacklist
 
 
+def local_downloads_config(directory: Path) -> str:
+    """A config file that keeps downloads on the submit node (``downloads.local``)."""
+    path = directory / "local_downloads.yaml"
+    path.write_text("downloads:\n  local: true\n")
+    return str(path)
+
+
 def test_downloads_stay_on_the_submit_node_when_configured(tmp_path):
     """downloads.local: the download jobs run in Snakemake's own process, not as (grouped) SLURM jobs."""
     args = ["-n", "--profile", "slurm", "--config", f"results={tmp_path}/results", f"download_cache={tmp_path}/dl"]
     assert re.search(r"Group job downloads", snakemake(*args).stdout)
-    (tmp_path / "local.yaml").write_text("downloads:\n  local: true\n")
-    plan = snakemake(*args, "--configfile", str(tmp_path / "local.yaml")).stdout
+    plan = snakemake(*args, "--configfile", local_downloads_config(tmp_path)).stdout
     assert "Group job downloads" not in plan and "Group job peaks" in plan
     jobs = re.findall(r"\nrule download:\n(.*?)\n\n", plan, re.S)
     assert len(jobs) == 41 and all("tmpdir=/tmp," in job for job in jobs)   # local jobs get a real tmpdir
@@ -107,8 +114,7 @@ def demo(tmp_path_factory, cluster):
     base = tmp_path_factory.mktemp("demo")
     args = ["--cores", "2", "--config", f"results={base}/results", f"download_cache={base}/downloads"]
     if cluster is not None:
-        (base / "local_downloads.yaml").write_text("downloads:\n  local: true\n")
-        args = ["--profile", "tests/slurm/profile", "--configfile", str(base / "local_downloads.yaml"), *args]
+        args = ["--profile", "tests/slurm/profile", "--configfile", local_downloads_config(base), *args]
     try:
         snakemake(*args)
     finally:

@@ -131,10 +131,21 @@ def genome_or_file_md5(path: str | Path) -> str:
     return md5sum(path)
 
 
+def read_provenance(h5_path: str | Path) -> dict:
+    with h5py.File(h5_path, "r") as f:
+        return json.loads(f.attrs["provenance"])
+
+
+def build_id(h5_path: str | Path) -> str:
+    """Identity of a data-set build: the hash of its parameters and input checksums."""
+    built = read_provenance(h5_path)
+    blob = json.dumps([built.get("params_hash"), built.get("inputs")], sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
 def stale_reasons(h5_path: str | Path, params: dict, inputs: dict[str, str | Path]) -> list[str]:
     """Why a built data set no longer matches these parameters and inputs (empty: up to date)."""
-    with h5py.File(h5_path, "r") as f:
-        built = json.loads(f.attrs["provenance"])
+    built = read_provenance(h5_path)
     now = provenance(params, inputs)
     reasons = []
     if built["params_hash"] != now["params_hash"]:

@@ -23,7 +23,6 @@ targets) and the working files ``checkpoint.pt`` and ``best.pt`` (kept for resum
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -34,7 +33,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import h5py
 import numpy as np
 import torch
 import torch.distributed as dist
@@ -43,6 +41,7 @@ import torch.nn.functional as F
 
 from models import build_model
 from workflow_scripts import cli
+from workflow_scripts.dataset_layout import build_id
 from workflow_scripts.io_utils import atomic_output
 from workflow_scripts.loaders import BatchStream, SplitReader, dense_labels, make_loader
 from workflow_scripts.metrics import per_target_auc
@@ -339,7 +338,7 @@ class Trainer:
         self.model = build_model(model_name, len(r.targets), r.seq_length, **model_args).to(self.rt.device)
         self.meta = {"family": model_name, "args": model_args, "targets": r.targets,
                      "categories": r.categories, "seq_length": r.seq_length, "train": asdict(cfg),
-                     "dataset": dataset_build(dataset)}
+                     "dataset": build_id(dataset)}
         if hasattr(self.model, "prepare"):
             self.model.prepare(BatchStream(r, 256, shuffle=False, max_batches=100))
         if cfg.prior_output_bias:
@@ -516,20 +515,13 @@ class Trainer:
         rt.barrier()
 
 
-def dataset_build(path: str | Path) -> str:
-    """Identity of a data-set build: the hash of its parameters and input checksums."""
-    with h5py.File(path, "r") as f:
-        prov = json.loads(f.attrs["provenance"])
-    return hashlib.sha1(json.dumps([prov.get("params_hash"), prov.get("inputs")], sort_keys=True).encode()).hexdigest()
-
-
 def load_trained(model_dir: str | Path, device="cpu", dataset: str | Path | None = None) -> nn.Module:
     """A trained model from its directory (``model.json`` + ``weights.pt``), in eval mode.
 
     With ``dataset``, refuses a model trained on another build of that data set."""
     model_dir = Path(model_dir)
     meta = json.loads((model_dir / "model.json").read_text())
-    if dataset is not None and meta.get("dataset") not in (None, dataset_build(dataset)):
+    if dataset is not None and meta.get("dataset") not in (None, build_id(dataset)):
         raise cli.InputError(f"{model_dir}: trained on another build of {dataset} (the data set was rebuilt "
                              f"since); retrain it (snakemake --forcerun train_model ...)")
     model = build_model(meta["family"], len(meta["targets"]), meta["seq_length"], **meta["args"])
