@@ -5,8 +5,17 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# The model zoo is part of every run. Without --configfile the run is the embedded demo; with
+# one, that file stands alone (the demo's settings do not leak into it).
 configfile: "config/models.yaml"
-configfile: "config/config.yaml"
+
+
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/demo.yaml"
+
+
+report: "rules/captions/workflow.rst"
 
 
 include: "rules/common.smk"

@@ -32,9 +32,10 @@ import pysam
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from workflow_scripts.genome import read_chrom_codes, read_fai, write_fasta_record  # noqa: E402
+from workflow_scripts.configuration import dataset_spec  # noqa: E402
+from workflow_scripts.fasta import read_chrom_codes, read_fai, write_fasta_record  # noqa: E402
 from workflow_scripts.io_utils import md5sum  # noqa: E402
-from workflow_scripts.normalise_peaks import COLUMNS, write_bed_gz  # noqa: E402
+from workflow_scripts.peak_files import COLUMNS, write_bed_gz  # noqa: E402
 
 HG19 = [249_250_621, 243_199_373, 198_022_430, 191_154_276, 180_915_260, 171_115_067, 159_138_663,
         146_364_022, 141_213_431, 135_534_747, 135_006_516, 133_851_895, 115_169_878, 107_349_540,
@@ -110,8 +111,15 @@ def make_peaks(out: Path, sizes, scale: float, rng) -> None:
     mask[["chrom", "start", "end"]].to_csv(out / "unmappable.bed", sep="\t", header=False, index=False)
 
 
-def run_build(name: str, args: list[str]) -> dict:
-    """Run one builder module in a fresh process; wall time and peak memory of it and its workers."""
+def run_dataset(name: str, spec: dict, inputs: dict, output: Path, workers: int) -> dict:
+    """Build one data set through the pipeline's own stage (``workflow_scripts.build_dataset``)."""
+    return run_module("build_dataset", ["--name", name, "--spec", json.dumps(dataset_spec(name, spec)),
+                                        "--inputs", json.dumps(inputs), "--output", str(output),
+                                        "--workers", str(workers)])
+
+
+def run_module(name: str, args: list[str]) -> dict:
+    """Run one stage module in a fresh process; wall time and peak memory of it and its workers."""
     code = ("import importlib, json, resource, sys, time\n"
             "from workflow_scripts import cli\n"
             "module = importlib.import_module(sys.argv[1]); t = time.time()\n"
@@ -159,25 +167,30 @@ def main() -> None:
         make_peaks(out, sizes, args.scale, rng)
     setup = time.time() - t
     fasta, sizes_path = out / "genome" / "genome.fa", out / "genome" / "chrom.sizes"
-    split = json.dumps({"mode": "chromosome", "test_chroms": ["chr8", "chr9"],
-                        "valid_region": "chr7:30508751-35296850", "valid_count": 4000})
+    valid_region = f"chr7:{int(30_508_751 * args.scale)}-{int(35_296_850 * args.scale)}"   # DeepSEA's, scaled
+    split = {"mode": "chromosome", "test_chroms": ["chr8", "chr9"], "valid_region": valid_region, "valid_count": 4000}
+    by_name = {f.name.removesuffix(".bed.gz"): str(f) for f in (out / "peaks").glob("*.bed.gz")}
+    features = [l.split("\t")[0] for l in (out / "features.tsv").read_text().splitlines()[1:]]
+    dnase = [l.split("\t")[0] for l in (out / "dnase164.tsv").read_text().splitlines()[1:]]
+    common = {"genome": str(fasta), "sizes": str(sizes_path)}
     results = {}
-    results["dhs600 (merge)"] = run_build("merge_peaks", [
-        "--samples", str(out / "dnase164.tsv"), "--peaks-dir", str(out / "peaks"), "--chrom-sizes", str(sizes_path),
-        "--merged-bed", str(out / "dhs600" / "merged.bed"), "--activity", str(out / "dhs600" / "activity.tsv"),
-        "--workers", str(args.workers)])
-    results["dhs600 (h5)"] = run_build("dhs600", [
-        "--merged-bed", str(out / "dhs600" / "merged.bed"), "--activity", str(out / "dhs600" / "activity.tsv"),
-        "--genome", str(fasta), "--samples", str(out / "dnase164.tsv"), "--output", str(out / "dhs600.h5"),
-        "--split", json.dumps({"mode": "random", "test_count": int(71886 * args.scale), "valid_count": int(70000 * args.scale)})])
-    results["deepsea1000"] = run_build("deepsea1000", [
-        "--samples", str(out / "features.tsv"), "--peaks-dir", str(out / "peaks"), "--genome", str(fasta),
-        "--chrom-sizes", str(sizes_path), "--output", str(out / "deepsea1000.h5"), "--split", split,
-        "--workers", str(args.workers)])
-    results["nuc25k"] = run_build("nuc25k", [
-        "--samples", str(out / "features.tsv"), "--peaks-dir", str(out / "peaks"), "--genome", str(fasta),
-        "--chrom-sizes", str(sizes_path), "--unmappable", str(out / "unmappable.bed"),
-        "--output", str(out / "nuc25k.h5"), "--split", split, "--workers", str(args.workers)])
+    results["dhs600 (merge)"] = run_module("merge_peaks", [
+        "--samples", str(out / "dnase164.tsv"), "--peaks", *[by_name[n] for n in dnase],
+        "--chrom-sizes", str(sizes_path), "--merged-bed", str(out / "dhs600" / "merged.bed"),
+        "--activity", str(out / "dhs600" / "activity.tsv"), "--workers", str(args.workers)])
+    results["dhs600 (h5)"] = run_dataset(
+        "dhs600", {"builder": "dhs600", "samples": str(out / "dnase164.tsv"),
+                   "split": {"mode": "random", "test_count": int(71886 * args.scale),
+                             "valid_count": int(70000 * args.scale)}},
+        {**common, "samples": str(out / "dnase164.tsv"), "merged": str(out / "dhs600" / "merged.bed"),
+         "activity": str(out / "dhs600" / "activity.tsv")}, out / "dhs600.h5", args.workers)
+    feature_inputs = {**common, "samples": str(out / "features.tsv"), "peaks": [by_name[n] for n in features]}
+    results["deepsea1000"] = run_dataset(
+        "deepsea1000", {"builder": "deepsea1000", "samples": str(out / "features.tsv"), "split": split},
+        feature_inputs, out / "deepsea1000.h5", args.workers)
+    results["nuc25k"] = run_dataset(
+        "nuc25k", {"builder": "nuc25k", "samples": str(out / "features.tsv"), "split": split},
+        {**feature_inputs, "unmappable": str(out / "unmappable.bed")}, out / "nuc25k.h5", args.workers)
     outputs = {"dhs600 (merge)": [out / "dhs600" / "merged.bed", out / "dhs600" / "activity.tsv"],
                "dhs600 (h5)": [out / "dhs600.h5"], "deepsea1000": [out / "deepsea1000.h5"], "nuc25k": [out / "nuc25k.h5"]}
     genome_gb = fasta.stat().st_size / 1e9

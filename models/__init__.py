@@ -1,28 +1,26 @@
-"""Model architectures of the source papers, one file per family, registered by name.
+"""Model architectures of the source papers: one file per family, registered by name.
 
-A model is a plain ``torch.nn.Module`` whose constructor takes ``n_targets`` and
-``seq_length`` plus its paper's hyperparameters as keyword defaults. It declares what it needs
-with class attributes, and the training engine (``workflow_scripts/train.py``) does the rest:
-
-``input_encoding``  ``"onehot"``: forward gets (B, 4, L) float one-hot (A, C, G, T; N = 0.25);
-                    ``"codes"``: forward gets (B, L) int64 codes (embeddings, k-mers, ...).
-``per_nucleotide``  False: forward returns (B, T) logits; True: (B, T, L) logits.
-``uses_unlabelled`` True if ``loss`` uses rows without labels (semi-supervised models).
-
-Optional hooks: ``loss(logits, labels, labelled)`` replaces the default binary cross-entropy;
-``prepare(batches)`` runs once on training batches before training (input statistics, ...).
-Motif extraction needs ``first_layer(x)`` (activations after the non-linearity, before pooling)
-and ``first_layer_window = (width, stride, padding)`` in input bases.
+Every model derives from :class:`models.base.SeqModel` (the contract: what a model declares and
+what the engine, the inference path and the analyses may rely on) and is built from the blocks
+of :mod:`models.blocks`. A family registers itself with ``@register("name")``; every module of
+this package is imported here, so adding a family is adding its file (and an entry in
+config/models.yaml).
 """
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 import torch.nn as nn
 
 MODELS: dict[str, type[nn.Module]] = {}
+LIBRARY = {"base", "blocks", "encodings"}       # modules of this package that are not families
 
 
 def register(name: str):
     def add(cls):
+        if name in MODELS and MODELS[name] is not cls:
+            raise ValueError(f"two model families named {name!r}: {MODELS[name].__name__} and {cls.__name__}")
         MODELS[name] = cls
         return cls
     return add
@@ -38,4 +36,6 @@ def n_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-from models import basset, danq, deepsea, dilated  # noqa: E402,F401  (registration)
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in LIBRARY:
+        importlib.import_module(f"{__name__}.{_module.name}")

@@ -6,10 +6,12 @@ with dropout 0.5, a fully connected layer of 925 ReLU units and one sigmoid outp
 Weights start from U(-0.05, 0.05) and biases from 0. DanQ-JASPAR initialises about half of its
 kernels from JASPAR motifs (a random window of the kernel = frequency - 0.25, bias from
 U(-1, 0)); ``jaspar_init`` = how many kernels to initialise so, from random JASPAR 2024 CORE
-vertebrate matrices (read offline from pyjaspar). Trained with
-RMSprop, batch size 100, binary cross-entropy, up to 60 (DanQ-JASPAR 30) epochs.
-46,929,039 parameters for 919 targets (the paper's Keras LSTM has one bias vector per gate
-where PyTorch has two: 2,560 more than Gupta's 46,926,479).
+vertebrate matrices (read offline from pyjaspar). Trained with RMSprop, batch size 100, binary
+cross-entropy, up to 60 (DanQ-JASPAR 30) epochs.
+
+Parameters at 919 targets: 46,929,039 by default (PyTorch's LSTM has two bias vectors per gate);
+``keras_lstm_bias=True`` keeps one (the second is zero and frozen, which computes the same
+function), giving exactly Gupta's 46,926,479 (Table 7.2.1) for the Keras model.
 """
 from __future__ import annotations
 
@@ -17,29 +19,31 @@ import torch
 import torch.nn as nn
 
 from models import register
+from models.base import SeqModel
+from models.blocks import ConvBlock, DenseHead, output_length
 
 
 @register("danq")
-class DanQ(nn.Module):
-    input_encoding = "onehot"
-    per_nucleotide = False
-    uses_unlabelled = False
-
+class DanQ(SeqModel):
     def __init__(self, n_targets: int, seq_length: int = 1000, conv_filters: int = 320,
                  conv_width: int = 26, pool_width: int = 13, lstm_units: int = 320, hidden: int = 925,
-                 dropout=(0.2, 0.5), init_range: float | None = 0.05, jaspar_init: int = 0, seed: int = 0):
-        super().__init__()
-        self.conv = nn.Sequential(nn.Conv1d(4, conv_filters, conv_width), nn.ReLU())
-        self.pool = nn.Sequential(nn.MaxPool1d(pool_width), nn.Dropout(dropout[0]))
+                 dropout=(0.2, 0.5), init_range: float | None = 0.05, jaspar_init: int = 0, seed: int = 0,
+                 keras_lstm_bias: bool = False):
+        super().__init__(n_targets, seq_length)
+        self.trunk = ConvBlock(4, conv_filters, conv_width, pool=pool_width, dropout=dropout[0])
         self.lstm = nn.LSTM(conv_filters, lstm_units, batch_first=True, bidirectional=True)
         self.lstm_dropout = nn.Dropout(dropout[1])
-        steps = (seq_length - conv_width + 1) // pool_width
-        self.dense = nn.Sequential(nn.Linear(steps * 2 * lstm_units, hidden), nn.ReLU())
-        self.output = nn.Linear(hidden, n_targets)
-        self.first_layer_window = (conv_width, 1, 0)
+        steps = output_length(self.trunk, seq_length)
+        self.head = DenseHead(steps * 2 * lstm_units, [hidden], n_targets)
+        self.output = self.head.output
         if init_range:  # None keeps PyTorch's default initialisation
             for name, p in self.named_parameters():
                 nn.init.zeros_(p) if "bias" in name else nn.init.uniform_(p, -init_range, init_range)
+        if keras_lstm_bias:
+            for name, p in self.lstm.named_parameters():
+                if name.startswith("bias_hh"):
+                    nn.init.zeros_(p)
+                    p.requires_grad_(False)
         if jaspar_init:
             from workflow_scripts.motif_files import jaspar_motifs
             motifs = jaspar_motifs()
@@ -51,7 +55,7 @@ class DanQ(nn.Module):
         """DanQ-JASPAR: put motif frequencies - 0.25 at a random offset of the first kernels
         (motifs longer than the kernel are cut to it)."""
         g = torch.Generator().manual_seed(seed + 1)
-        weight, bias = self.conv[0].weight, self.conv[0].bias
+        weight, bias = self.trunk.conv.weight, self.trunk.conv.bias
         width = weight.shape[2]
         for k, freqs in enumerate(motifs[: weight.shape[0]]):
             m = torch.as_tensor(freqs, dtype=weight.dtype)[:width]          # (w, 4)
@@ -59,10 +63,6 @@ class DanQ(nn.Module):
             weight[k, :, at:at + len(m)] = (m - 0.25).T
             bias[k] = -torch.rand(1, generator=g).item()
 
-    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.pool(self.conv(x)).transpose(1, 2)           # (B, steps, filters)
-        h, _ = self.lstm(h)
-        return self.output(self.dense(self.lstm_dropout(h).flatten(1)))
+    def body(self, h: torch.Tensor) -> torch.Tensor:
+        h, _ = self.lstm(self.trunk(h).transpose(1, 2))          # (B, steps, 2 x units)
+        return self.head(self.lstm_dropout(h))

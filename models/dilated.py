@@ -10,7 +10,7 @@ per target and base. Every layer has batch normalisation and ReLU, with dropout 
 (0.1). The thesis gives filter counts only as search ranges (Table 8.3.1: f1 in {64, 128},
 f2 in {120, 240}, f3 in {50, 128}, d_hidden in {125, 200}); these defaults give 586,163
 parameters at 919 targets. ``dilated_pooling`` adds the thesis's dilated max-pooling after the
-third and fourth dilated convolutions.
+third and fourth dilated convolutions. Receptive field: 10 + 2 x 10 x (3 + 9 + 27 + 81) = 2,410 bp.
 """
 from __future__ import annotations
 
@@ -18,48 +18,43 @@ import torch
 import torch.nn as nn
 
 from models import register
-
-
-def _block(inputs: int, outputs: int, dropout: float, **conv) -> nn.Sequential:
-    return nn.Sequential(nn.Conv1d(inputs, outputs, **conv), nn.BatchNorm1d(outputs), nn.ReLU(),
-                         nn.Dropout(dropout))
+from models.base import SeqModel
+from models.blocks import ConvBlock, PositionwiseHead
 
 
 @register("dilated")
-class Dilated(nn.Module):
+class Dilated(SeqModel):
     input_encoding = "codes"
     per_nucleotide = True
-    uses_unlabelled = False
 
     def __init__(self, n_targets: int, seq_length: int = 25000, embed_dim: int = 4, f1: int = 128,
                  f2: int = 240, f3: int = 128, stride: int = 10, kernel: int = 3,
                  dilations=(3, 9, 27, 81), hidden: int = 125, dropout: float = 0.1,
                  dilated_pooling: bool = False):
-        super().__init__()
+        super().__init__(n_targets, seq_length)
         self.embed = nn.Embedding(5, embed_dim)
-        self.strided = _block(embed_dim, f1, dropout, kernel_size=stride, stride=stride)
-        layers, channels = [], f1
+        layers, channels = [ConvBlock(embed_dim, f1, stride, stride=stride, norm="batch", dropout=dropout)], f1
         for i, d in enumerate(dilations):
             out = f2 if i == 0 else f3
-            layers.append(_block(channels, out, dropout, kernel_size=kernel, dilation=d, padding=d * (kernel - 1) // 2))
-            if dilated_pooling and i >= len(dilations) - 2:
-                layers.append(nn.MaxPool1d(kernel, stride=1, dilation=d, padding=d * (kernel - 1) // 2))
+            pooled = dilated_pooling and i >= len(dilations) - 2
+            layers.append(ConvBlock(channels, out, kernel, dilation=d, padding="same", norm="batch",
+                                    dropout=dropout, **(dict(pool=kernel, pool_stride=1, pool_dilation=d,
+                                                             pool_padding=d * (kernel - 1) // 2) if pooled else {})))
             channels = out
-        self.dilated = nn.Sequential(*layers)
-        self.deconv = nn.Sequential(nn.ConvTranspose1d(channels, f3, stride, stride=stride),
-                                    nn.BatchNorm1d(f3), nn.ReLU())
-        self.per_base = nn.Sequential(nn.Conv1d(f3, hidden, 1), nn.ReLU(), nn.Dropout(dropout))
-        self.output = nn.Conv1d(hidden, n_targets, 1)
+        layers.append(nn.Sequential(nn.ConvTranspose1d(channels, f3, stride, stride=stride),
+                                    nn.BatchNorm1d(f3), nn.ReLU()))
+        self.trunk = nn.Sequential(*layers)
+        self.head = PositionwiseHead(f3, hidden, n_targets, dropout=dropout)
+        self.output = self.head.output
         self.stride = stride
-        self.first_layer_window = (stride, stride, 0)
 
-    def first_layer(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.strided[:3](self.embed(codes).transpose(1, 2))
+    def stem(self, codes: torch.Tensor) -> torch.Tensor:
+        return self.embed(codes).transpose(1, 2)
 
-    def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        length = codes.shape[1]
-        pad = (-length) % self.stride
+    def body(self, h: torch.Tensor) -> torch.Tensor:
+        length = h.shape[-1]
+        pad = (-length) % self.stride             # pad with the embedding of N to whole strides
         if pad:
-            codes = nn.functional.pad(codes, (0, pad), value=4)
-        h = self.deconv(self.dilated(self.strided(self.embed(codes).transpose(1, 2))))
-        return self.output(self.per_base(h))[..., :length]
+            n = self.embed.weight[4][None, :, None].expand(h.shape[0], -1, pad)
+            h = torch.cat([h, n.to(h.dtype)], dim=-1)
+        return self.head(self.trunk(h))[..., :length]

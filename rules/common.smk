@@ -1,55 +1,64 @@
-# Shared set-up: config validation, sample sheets, the download registry, model settings.
+# Shared set-up: the checked configuration, sample sheets, downloads, the one table of result
+# paths, wildcard constraints and the small helpers the rules use.
 import json
 import os
+import re
+import shlex
 import sys
 
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 sys.path.insert(0, workflow.basedir)
+from workflow_scripts import configuration  # noqa: E402
 from workflow_scripts.cli import InputError  # noqa: E402
-from workflow_scripts.sample_sheets import check_safe_name, download_key, local_path, read_sample_sheet  # noqa: E402
+from workflow_scripts.sample_sheets import ACCESSIBILITY, download_key, local_path, read_sample_sheet  # noqa: E402
 
-validate(config, "../config/schema.yaml")
+SOURCES = ["config/models.yaml"] + ([str(f) for f in workflow.overwrite_configfiles] or ["config/demo.yaml"])
 
-RESULTS = config["results"]
-CACHE = config["download_cache"]
-LOGS = f"{RESULTS}/logs"
-PROFILE = config["profile"]
+
+def _checked(step, *args):
+    """Run a configuration step; a problem stops the plan with its message (no traceback)."""
+    try:
+        return step(*args)
+    except InputError as err:
+        raise WorkflowError(str(err)) from None
+
+
+_checked(configuration.validate, config, SOURCES)
 DATASETS = list(config["datasets"])
+DATASET_SAMPLES = {d: _checked(read_sample_sheet, spec["samples"]) for d, spec in config["datasets"].items()}
+DEMO = config.get("demo", {"enabled": False})
+DEMO_FILES = (_checked(configuration.demo_outputs, config, [s for sheet in DEMO["sample_sheets"]
+                                                            for s in _checked(read_sample_sheet, sheet)])
+              if DEMO["enabled"] else [])
+_checked(configuration.check, config, SOURCES, DATASET_SAMPLES, DEMO_FILES)
 
 
-def _sheets():
-    """Every data set's samples; a name used twice must mean the same file."""
-    samples, per_dataset = {}, {}
-    for dataset, spec in config["datasets"].items():
-        try:
-            rows = read_sample_sheet(spec["samples"])
-        except InputError as err:
-            raise WorkflowError(f"data set {dataset}: {err}") from None
-        per_dataset[dataset] = rows
+def _samples():
+    """Every sample of every data set; a name used twice must mean the same file."""
+    samples = {}
+    for dataset, rows in DATASET_SAMPLES.items():
         for s in rows:
             if s.name in samples and samples[s.name].url != s.url:
-                raise WorkflowError(f"sample {s.name} has two different URLs: "
-                                    f"{samples[s.name].url} and {s.url}")
+                raise WorkflowError(f"sample {s.name} has two different URLs: {samples[s.name].url} "
+                                    f"and {s.url} ({config['datasets'][dataset]['samples']})")
             samples[s.name] = s
-    return samples, per_dataset
+    return samples
 
 
-SAMPLES, DATASET_SAMPLES = _sheets()
+SAMPLES = _samples()
+MASKS = {m: spec for m, spec in config["masks"].items() if spec}
 
 
 def _downloads():
     """Cache key -> (url, md5) for every file the configuration names (each URL once)."""
     wanted = [(s.url, s.md5) for s in SAMPLES.values()]
-    wanted += [(config["genome"]["url"], config["genome"].get("md5"))]
-    wanted += [(config["masks"][m]["url"], config["masks"][m].get("md5")) for m in ("blacklist", "unmappable")]
+    wanted += [(config["genome"]["url"], config["genome"]["md5"])]
+    wanted += [(spec["url"], spec["md5"]) for spec in MASKS.values()]
     registry = {}
     for url, md5 in wanted:
-        try:
-            key = download_key(url)
-        except InputError as err:
-            raise WorkflowError(str(err)) from None
+        key = _checked(download_key, url)
         if key in registry and registry[key][1] and md5 and registry[key][1] != md5:
             raise WorkflowError(f"{url} is given two different md5 sums")
         registry[key] = (url, md5 or registry.get(key, (url, None))[1])
@@ -58,88 +67,108 @@ def _downloads():
 
 DOWNLOADS = _downloads()
 
-
-def cached(url):
-    return f"{CACHE}/{download_key(url)}"
-
-
-def local_source(wildcards):
-    """A local file or file:// source is an input, so that rules making it (the demo) run first."""
-    path = local_path(DOWNLOADS[wildcards.key][0])
-    return [str(path)] if path is not None else []
-
-
-def models_of(dataset):
-    return config["datasets"][dataset].get("models", [])
+# Rules run `python`: the interpreter that runs Snakemake (its virtual environment need not be
+# activated: its bin/ goes first on the jobs' PATH), or the rule's own conda environment's.
+if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
+    shell.prefix(f"export PATH={shlex.quote(os.path.dirname(sys.executable))}:\"$PATH\"; ")
 
 
 def model_settings(model):
-    """A configured model with the active profile's overrides applied: each setting in a
-    profile's ``args`` / ``train`` replaces the model's (a dict value replaces it whole)."""
-    if model not in config["models"]:
-        raise WorkflowError(f"model {model!r} is not defined in config/models.yaml")
-    base = config["models"][model]
-    override = config.get("profiles", {}).get(PROFILE, {}).get(model, {})
-    merged = {**base, **{k: v for k, v in override.items() if k not in ("args", "train")}}
-    for section in ("args", "train"):
-        merged[section] = {**base.get(section, {}), **override.get(section, {})}
-    return merged
+    return configuration.model_settings(config, model)
 
 
-for _dataset in DATASETS:
-    for _model in models_of(_dataset):
-        model_settings(_model)
-        check_safe_name(_model, "model name: ")
+def models_of(dataset):
+    return config["datasets"][dataset]["models"]
+
+
+def builder_of(dataset):
+    return config["datasets"][dataset]["builder"]
+
+
+def datasets_built_by(builder):
+    return [d for d in DATASETS if builder_of(d) == builder]
+
+
+ALL_MODELS = [(d, m) for d in DATASETS for m in models_of(d)]
+MODEL_NAMES = sorted({m for _, m in ALL_MODELS})
+
+
+def alternatives(names):
+    """A wildcard constraint matching exactly these names (and nothing when there are none)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"
+
+
+wildcard_constraints:
+    dataset=alternatives(DATASETS),
+    model=alternatives(MODEL_NAMES),
+    sample=alternatives(SAMPLES),
+    key=alternatives(DOWNLOADS),
+
+
+# ---------------------------------------------------------------- the one table of result paths
+R = config["results"]
+CACHE = config["download_cache"]
+LOGS = f"{R}/logs"
+BENCHMARKS = f"{R}/benchmarks"
+MODEL_DIR = f"{R}/models/{{dataset}}/{{model}}"
+EVAL_DIR = f"{R}/eval/{{dataset}}/{{model}}"
+COMPARE_DIR = f"{R}/eval/{{dataset}}"
+MOTIF_DIR = f"{R}/motifs/{{dataset}}/{{model}}"
+PATHS = {
+    "download": f"{CACHE}/{{key}}",
+    "genome": f"{R}/genome/genome.fa",
+    "chrom_sizes": f"{R}/genome/chrom.sizes",
+    "blacklist": f"{R}/genome/blacklist.bed",
+    "unmappable": f"{R}/genome/unmappable.bed",
+    "peaks": f"{R}/peaks/{{sample}}.bed.gz",
+    "peak_counts": f"{R}/peaks/{{sample}}.counts.tsv",
+    "merged": f"{R}/features/{{dataset}}/merged.bed",
+    "activity": f"{R}/features/{{dataset}}/activity.tsv",
+    "dataset": f"{R}/datasets/{{dataset}}.h5",
+    "weights": f"{MODEL_DIR}/weights.pt",
+    "model_meta": f"{MODEL_DIR}/model.json",
+    "train_log": f"{MODEL_DIR}/train_log.tsv",
+    "metrics": f"{EVAL_DIR}/metrics.tsv",
+    "eval_summary": f"{EVAL_DIR}/summary.txt",
+    "eval_summary_json": f"{EVAL_DIR}/summary.json",
+    "predictions": f"{EVAL_DIR}/predictions.h5",
+    "curves": f"{EVAL_DIR}/curves.png",
+    "eval_by_category": f"{EVAL_DIR}/auc_by_category.png",
+    "comparison": f"{COMPARE_DIR}/comparison.tsv",
+    "comparison_summary": f"{COMPARE_DIR}/comparison_summary.tsv",
+    "win_shares": f"{COMPARE_DIR}/win_shares.tsv",
+    "scatter_roc": f"{COMPARE_DIR}/scatter_roc.png",
+    "scatter_pr": f"{COMPARE_DIR}/scatter_pr.png",
+    "compare_by_category": f"{COMPARE_DIR}/auc_by_category.png",
+    "training_curves": f"{COMPARE_DIR}/training_curves.png",
+    "jaspar": f"{R}/motifs/jaspar2024.meme",
+    "filters_meme": f"{MOTIF_DIR}/filters.meme",
+    "filters": f"{MOTIF_DIR}/filters.tsv",
+    "logos": f"{MOTIF_DIR}/logos",
+    "logo_sheet": f"{MOTIF_DIR}/logos.png",
+    "tomtom": f"{MOTIF_DIR}/tomtom.tsv",
+    "tomtom_summary": f"{MOTIF_DIR}/tomtom_summary.tsv",
+    "report": f"{R}/report/index.html",
+    "planted": f"{R}/report/planted_motifs.tsv",
+}
+
+
+def path(name, **wildcards):
+    """A result path with its wildcards filled in."""
+    return PATHS[name].format(**wildcards)
+
+
+def cached(url):
+    return path("download", key=download_key(url))
 
 
 def as_json(value):
     return json.dumps(value, sort_keys=True)
 
 
-ALL_MODELS = [(d, m) for d in DATASETS for m in models_of(d)]
-
-
-# ---------------------------------------------------------------- helpers used by the rules
-DEMO = config["demo"]
-
-
-def demo_inputs():
-    """Every file the demo sample sheets and the genome/mask settings point at (made by make_demo)."""
-    files = {str(local_path(s.url)) for s in SAMPLES.values()}
-    files |= {str(local_path(config["genome"]["url"])), str(local_path(config["masks"]["blacklist"]["url"])),
-              str(local_path(config["masks"]["unmappable"]["url"]))}
-    return sorted(files - {DEMO.get("truth")})
-
-
-def dataset_peaks(dataset, category=None):
-    return [f"{RESULTS}/peaks/{s.name}.bed.gz" for s in DATASET_SAMPLES[dataset]
-            if category is None or s.category == category]
-
-
-def peaks_dir(wildcards, input):
-    return os.path.dirname(input.peaks[0])
-
-
-def blacklist_option(dataset):
-    spec = config["datasets"][dataset]
-    return f"--blacklist {RESULTS}/genome/blacklist.bed" if spec.get("exclude_blacklist") else ""
-
-
-def launcher(wildcards):
-    """python, or torchrun across the job's GPUs when a model asks for several (DDP)."""
-    gpus = model_settings(wildcards.model).get("gpus", 1)
-    if gpus > 1:
-        return f"torchrun --standalone --nproc_per_node {gpus} -m workflow_scripts.train"
-    return "python -m workflow_scripts.train"
-
-
-def eval_stride(wildcards):
-    return model_settings(wildcards.model).get("train", {}).get("eval_stride", 1)
-
-
-def tomtom_targets():
-    targets = config["motifs"]["tomtom"]["targets"]
-    return targets if targets != "jaspar2024" else f"{RESULTS}/motifs/jaspar2024.meme"
+def files_json(wildcards, input):
+    """The rule's named inputs as JSON, for scripts that take them by role."""
+    return as_json({name: list(files) if not isinstance(files, str) else files for name, files in input.items()})
 
 
 def sized(group):
@@ -147,3 +176,89 @@ def sized(group):
     spec = config["resources"][group]
     return {"mem_mb": lambda wc, attempt: spec["mem_mb"] * attempt,
             "runtime": lambda wc, attempt: spec["runtime"] * attempt}
+
+
+# ---------------------------------------------------------------- input functions of the rules
+# rules/datasets.smk
+def accessibility_peaks(dataset):
+    return [path("peaks", sample=s.name) for s in DATASET_SAMPLES[dataset] if s.category in ACCESSIBILITY]
+
+
+def dataset_inputs(wildcards):
+    """The files a data set's builder reads, by role."""
+    name = wildcards.dataset
+    spec = config["datasets"][name]
+    files = {"genome": PATHS["genome"], "samples": spec["samples"]}
+    if spec["builder"] == "dhs600":
+        files.update(merged=path("merged", dataset=name), activity=path("activity", dataset=name))
+    else:
+        files.update(peaks=[path("peaks", sample=s.name) for s in DATASET_SAMPLES[name]],
+                     sizes=PATHS["chrom_sizes"])
+    if spec.get("exclude_blacklist"):
+        files["blacklist"] = PATHS["blacklist"]
+    if spec["builder"] == "nuc25k":
+        files["unmappable"] = PATHS["unmappable"]
+    if spec.get("bins_bed"):
+        files["bins_bed"] = spec["bins_bed"]
+    return files
+
+
+# rules/download.smk
+def local_source(wildcards):
+    """A local file or file:// source is an input, so that a rule making it (the demo) runs first."""
+    source = local_path(DOWNLOADS[wildcards.key][0])
+    return [str(source)] if source is not None else []
+
+
+# rules/evaluate.smk
+def compare_label(figure):
+    return {"data set": "{dataset}", "model": "all", "figure": figure}
+
+
+# rules/genome.smk
+def mask_source(name):
+    """The downloaded mask, or nothing when the configuration gives none (an empty mask)."""
+    return [cached(MASKS[name]["url"])] if name in MASKS else []
+
+
+# rules/motifs.smk
+TOMTOM = config["motifs"]["tomtom"]
+
+
+def tomtom_targets():
+    targets = TOMTOM["targets"]
+    return targets if targets != "jaspar2024" else PATHS["jaspar"]
+
+
+# rules/report.smk
+MODEL_FILES = ["train_log", "metrics", "eval_summary", "curves", "filters", "tomtom", "tomtom_summary", "logos"]
+COMPARE_FILES = ["comparison_summary", "win_shares", "scatter_roc", "scatter_pr", "compare_by_category",
+                 "training_curves"]
+
+
+def report_manifest():
+    with_models = [d for d in DATASETS if models_of(d)]
+    return {
+        "peak_counts": {s: path("peak_counts", sample=s) for s in SAMPLES},
+        "datasets": {d: {"file": path("dataset", dataset=d),
+                         "comparison": ({k: path(k, dataset=d) for k in COMPARE_FILES} if d in with_models else {}),
+                         "models": {m: {k: path(k, dataset=d, model=m) for k in MODEL_FILES} for m in models_of(d)}}
+                     for d in DATASETS},
+        "truth": f"{DEMO['out_dir']}/truth.tsv" if DEMO["enabled"] else None,
+    }
+
+
+def manifest_files(manifest):
+    """Every file path in a manifest (nested dicts of paths)."""
+    if isinstance(manifest, dict):
+        return [f for value in manifest.values() for f in manifest_files(value)]
+    return [manifest] if manifest else []
+
+
+# rules/train.smk
+def launcher(wildcards):
+    """python, or torchrun across the job's GPUs when a model asks for several (DDP)."""
+    gpus = model_settings(wildcards.model)["gpus"]
+    if gpus > 1:
+        return f"python -m torch.distributed.run --standalone --nproc_per_node {gpus} -m workflow_scripts.train"
+    return "python -m workflow_scripts.train"

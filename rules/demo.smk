@@ -1,15 +1,15 @@
-# The embedded demo inputs, made offline from a seed (workflow_scripts/make_demo.py).
+# The embedded demo inputs, made offline from a seed (workflow_scripts/make_demo.py). The rule
+# declares only the demo's own files, all below demo.out_dir: a user's files are never outputs.
 if DEMO["enabled"]:
 
     rule make_demo:
         input:
             DEMO["sample_sheets"],
         output:
-            files=demo_inputs(),
-            truth=DEMO["truth"],
+            DEMO_FILES,
         params:
             seed=DEMO["seed"],
-            out_dir=lambda wc, output: os.path.dirname(output.truth),
+            out_dir=lambda wc, output: os.path.commonpath(output),   # truth.tsv sits directly in it
         log:
             f"{LOGS}/make_demo.log",
         conda:

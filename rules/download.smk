@@ -10,9 +10,7 @@ rule download:
     input:
         local_source,
     output:
-        f"{CACHE}/{{key}}",
-    wildcard_constraints:
-        key=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+        PATHS["download"],
     params:
         url=lambda wc: DOWNLOADS[wc.key][0],
         md5=lambda wc: f"--md5 {DOWNLOADS[wc.key][1]}" if DOWNLOADS[wc.key][1] else "",
@@ -25,7 +23,9 @@ rule download:
         None if config["downloads"]["local"] else "downloads"  # Snakemake never runs a grouped rule locally
     resources:
         **sized("small"),
-    retries: 2
+    # The script retries what a retry can fix (network, server overload) itself; what is left
+    # (a 404, an md5 mismatch) is permanent, so Snakemake must not try again.
+    retries: 0
     conda:
         "../envs/data.yaml"
     shell:
@@ -35,4 +35,4 @@ rule download:
 
 rule downloads:
     input:
-        [f"{CACHE}/{k}" for k in DOWNLOADS],
+        [path("download", key=k) for k in DOWNLOADS],

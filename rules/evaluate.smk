@@ -2,55 +2,61 @@
 # (workflow_scripts/evaluate.py, workflow_scripts/compare.py).
 rule evaluate_model:
     input:
-        dataset=f"{RESULTS}/datasets/{{dataset}}.h5",
-        weights=rules.train_model.output.weights,
-        meta=rules.train_model.output.meta,
+        dataset=PATHS["dataset"],
+        weights=PATHS["weights"],
+        meta=PATHS["model_meta"],
     output:
-        metrics=f"{RESULTS}/eval/{{dataset}}/{{model}}/metrics.tsv",
-        summary=f"{RESULTS}/eval/{{dataset}}/{{model}}/summary.txt",
-        summary_json=f"{RESULTS}/eval/{{dataset}}/{{model}}/summary.json",
-        predictions=f"{RESULTS}/eval/{{dataset}}/{{model}}/predictions.h5",
-        curves=f"{RESULTS}/eval/{{dataset}}/{{model}}/curves.png",
-        by_category=f"{RESULTS}/eval/{{dataset}}/{{model}}/auc_by_category.png",
-    wildcard_constraints:
-        dataset="|".join(DATASETS),
+        metrics=PATHS["metrics"],
+        summary=PATHS["eval_summary"],
+        summary_json=PATHS["eval_summary_json"],
+        predictions=PATHS["predictions"],
+        curves=report(PATHS["curves"], category="{dataset}", subcategory="{model}",
+                      caption="captions/curves.rst", labels={"data set": "{dataset}", "model": "{model}",
+                                                              "figure": "ROC and PR curves"}),
+        by_category=PATHS["eval_by_category"],
     params:
-        model_dir=lambda wc: f"{RESULTS}/models/{wc.dataset}/{wc.model}",
-        out_dir=lambda wc: f"{RESULTS}/eval/{wc.dataset}/{wc.model}",
         rc="--rc-average" if config["evaluate"]["rc_average"] else "--no-rc-average",
         min_positives=config["evaluate"]["min_positives"],
         curves=" ".join(f"'{t}'" for t in config["evaluate"]["curve_targets"]),
-        stride=eval_stride,
+        stride=lambda wc: model_settings(wc.model)["train"].get("eval_stride", 1),
     threads: config["threads"]["evaluate"]
     log:
         f"{LOGS}/evaluate/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/evaluate_model/{{dataset}}/{{model}}.tsv"
     resources:
-        gpu=lambda wc: min(1, model_settings(wc.model).get("gpus", 1)),
+        gpu=lambda wc: min(1, model_settings(wc.model)["gpus"]),
         **sized("evaluate"),
     conda:
         "../envs/train.yaml"
     shell:
         "OMP_NUM_THREADS={threads} python -m workflow_scripts.evaluate --dataset {input.dataset:q} "
-        "--model-dir {params.model_dir:q} --out-dir {params.out_dir:q} --name {wildcards.model} {params.rc} "
-        "--min-positives {params.min_positives} --eval-stride {params.stride} "
-        "--curve-targets {params.curves} --log {log:q}"
+        "--weights {input.weights:q} --meta {input.meta:q} --name {wildcards.model} {params.rc} "
+        "--min-positives {params.min_positives} --eval-stride {params.stride} --curve-targets {params.curves} "
+        "--metrics {output.metrics:q} --summary {output.summary:q} --summary-json {output.summary_json:q} "
+        "--predictions {output.predictions:q} --curves {output.curves:q} --by-category {output.by_category:q} "
+        "--log {log:q}"
 
 
 rule compare_models:
     input:
-        metrics=lambda wc: [f"{RESULTS}/eval/{wc.dataset}/{m}/metrics.tsv" for m in models_of(wc.dataset)],
-        logs=lambda wc: [f"{RESULTS}/models/{wc.dataset}/{m}/train_log.tsv" for m in models_of(wc.dataset)],
+        metrics=lambda wc: [path("metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        logs=lambda wc: [path("train_log", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
     output:
-        table=f"{RESULTS}/eval/{{dataset}}/comparison.tsv",
-        summary=f"{RESULTS}/eval/{{dataset}}/comparison_summary.tsv",
-        wins=f"{RESULTS}/eval/{{dataset}}/win_shares.tsv",
-        plots=expand(f"{RESULTS}/eval/{{{{dataset}}}}/{{name}}.png",
-                     name=["scatter_roc", "scatter_pr", "auc_by_category", "training_curves"]),
-    wildcard_constraints:
-        dataset="|".join(DATASETS),
+        table=PATHS["comparison"],
+        summary=report(PATHS["comparison_summary"], category="{dataset}", subcategory="comparison",
+                       caption="captions/comparison.rst", labels=compare_label("mean AUCs (table)")),
+        wins=PATHS["win_shares"],
+        scatter_roc=report(PATHS["scatter_roc"], category="{dataset}", subcategory="comparison",
+                           caption="captions/scatter.rst", labels=compare_label("per-target ROC AUC")),
+        scatter_pr=report(PATHS["scatter_pr"], category="{dataset}", subcategory="comparison",
+                          caption="captions/scatter.rst", labels=compare_label("per-target PR AUC")),
+        by_category=report(PATHS["compare_by_category"], category="{dataset}", subcategory="comparison",
+                           caption="captions/by_category.rst", labels=compare_label("AUC by category")),
+        curves=report(PATHS["training_curves"], category="{dataset}", subcategory="comparison",
+                      caption="captions/training_curves.rst", labels=compare_label("training curves")),
     params:
         models=lambda wc: " ".join(models_of(wc.dataset)),
-        out_dir=lambda wc: f"{RESULTS}/eval/{wc.dataset}",
         published=lambda wc: as_json(config["evaluate"]["published"].get(wc.dataset, [])),
     log:
         f"{LOGS}/compare/{{dataset}}.log",
@@ -60,10 +66,12 @@ rule compare_models:
         "../envs/train.yaml"
     shell:
         "python -m workflow_scripts.compare --dataset {wildcards.dataset} --models {params.models} "
-        "--metrics {input.metrics:q} --train-logs {input.logs:q} --out-dir {params.out_dir:q} "
-        "--published {params.published:q} --log {log:q}"
+        "--metrics {input.metrics:q} --train-logs {input.logs:q} --published {params.published:q} "
+        "--table {output.table:q} --summary {output.summary:q} --wins {output.wins:q} "
+        "--scatter-roc {output.scatter_roc:q} --scatter-pr {output.scatter_pr:q} "
+        "--by-category {output.by_category:q} --training-curves {output.curves:q} --log {log:q}"
 
 
 rule evaluate:
     input:
-        [f"{RESULTS}/eval/{d}/comparison.tsv" for d in DATASETS if models_of(d)],
+        [path("comparison", dataset=d) for d in DATASETS if models_of(d)],

@@ -1,18 +1,15 @@
 # The prepared genome and the masks (workflow_scripts/genome.py, workflow_scripts/masks.py).
-GENOME = {"fasta": f"{RESULTS}/genome/genome.fa", "sizes": f"{RESULTS}/genome/chrom.sizes"}
-
-
 rule prepare_genome:
     input:
         cached(config["genome"]["url"]),
     output:
-        fasta=GENOME["fasta"],
-        fai=f"{GENOME['fasta']}.fai",
-        md5=f"{GENOME['fasta']}.md5",
-        sizes=GENOME["sizes"],
+        fasta=PATHS["genome"],
+        fai=f"{PATHS['genome']}.fai",
+        md5=f"{PATHS['genome']}.md5",
+        sizes=PATHS["chrom_sizes"],
     params:
-        select=(f"--chromosomes {' '.join(config['genome']['chromosomes'])}" if config["genome"].get("chromosomes")
-                else f"--pattern {config['genome'].get('chromosome_pattern') or 'chr([0-9]+|X)'!r}"),
+        select=(f"--chromosomes {' '.join(config['genome']['chromosomes'])}" if config["genome"]["chromosomes"]
+                else f"--pattern {config['genome']['chromosome_pattern'] or 'chr([0-9]+|X)'!r}"),
         naming=config["genome"]["naming"],
     log:
         f"{LOGS}/prepare_genome.log",
@@ -27,15 +24,17 @@ rule prepare_genome:
 
 rule prepare_masks:
     input:
-        blacklist=cached(config["masks"]["blacklist"]["url"]),
-        unmappable=cached(config["masks"]["unmappable"]["url"]),
-        sizes=GENOME["sizes"],
+        blacklist=mask_source("blacklist"),
+        unmappable=mask_source("unmappable"),
+        sizes=PATHS["chrom_sizes"],
     output:
-        blacklist=f"{RESULTS}/genome/blacklist.bed",
-        unmappable=f"{RESULTS}/genome/unmappable.bed",
+        blacklist=PATHS["blacklist"],
+        unmappable=PATHS["unmappable"],
     params:
-        fmt=config["masks"]["unmappable"].get("format", "bed"),
-        threshold=config["masks"]["unmappable"].get("threshold", 1.0),
+        blacklist=lambda wc, input: f"--input {input.blacklist[0]!r}" if input.blacklist else "--none",
+        unmappable=lambda wc, input: f"--input {input.unmappable[0]!r}" if input.unmappable else "--none",
+        fmt=MASKS.get("unmappable", {}).get("format", "bed"),
+        threshold=MASKS.get("unmappable", {}).get("threshold", 1.0),
         naming=config["genome"]["naming"],
     log:
         f"{LOGS}/prepare_masks.log",
@@ -44,9 +43,9 @@ rule prepare_masks:
     conda:
         "../envs/data.yaml"
     shell:
-        "python -m workflow_scripts.masks --input {input.blacklist:q} --chrom-sizes {input.sizes:q} "
+        "python -m workflow_scripts.masks {params.blacklist} --chrom-sizes {input.sizes:q} "
         "--output {output.blacklist:q} --naming {params.naming} --log {log:q} && "
-        "python -m workflow_scripts.masks --input {input.unmappable:q} --chrom-sizes {input.sizes:q} "
+        "python -m workflow_scripts.masks {params.unmappable} --chrom-sizes {input.sizes:q} "
         "--output {output.unmappable:q} --format {params.fmt} --threshold {params.threshold} "
         "--naming {params.naming} --log {log:q}"
 

@@ -1,66 +1,66 @@
 # First-layer filters -> motifs -> Tomtom against JASPAR 2024
-# (workflow_scripts/filter_motifs.py, motif_files.py, tomtom.py).
-TOMTOM = config["motifs"]["tomtom"]
+# (workflow_scripts/filter_motifs.py, export_jaspar.py, tomtom.py).
 
 
 rule jaspar_motifs:
     output:
-        f"{RESULTS}/motifs/jaspar2024.meme",
+        PATHS["jaspar"],
     log:
         f"{LOGS}/jaspar_motifs.log",
     conda:
         "../envs/motifs.yaml"
     shell:
-        "python -m workflow_scripts.motif_files --output {output:q} --log {log:q}"
+        "python -m workflow_scripts.export_jaspar --output {output:q} --log {log:q}"
 
 
 rule filter_motifs:
     input:
-        dataset=f"{RESULTS}/datasets/{{dataset}}.h5",
-        weights=rules.train_model.output.weights,
-        meta=rules.train_model.output.meta,
+        dataset=PATHS["dataset"],
+        weights=PATHS["weights"],
+        meta=PATHS["model_meta"],
     output:
-        meme=f"{RESULTS}/motifs/{{dataset}}/{{model}}/filters.meme",
-        table=f"{RESULTS}/motifs/{{dataset}}/{{model}}/filters.tsv",
-        logos=directory(f"{RESULTS}/motifs/{{dataset}}/{{model}}/logos"),
-        sheet=f"{RESULTS}/motifs/{{dataset}}/{{model}}/logos.png",
-    wildcard_constraints:
-        dataset="|".join(DATASETS),
+        meme=PATHS["filters_meme"],
+        table=PATHS["filters"],
+        logos=directory(PATHS["logos"]),
+        sheet=PATHS["logo_sheet"],
     params:
-        model_dir=lambda wc: f"{RESULTS}/models/{wc.dataset}/{wc.model}",
-        out_dir=lambda wc: f"{RESULTS}/motifs/{wc.dataset}/{wc.model}",
         m=config["motifs"],
         trim=f"--trim-ic {config['motifs']['trim_ic']}" if config["motifs"]["trim_ic"] is not None else "",
     threads: config["threads"]["evaluate"]
     log:
         f"{LOGS}/filter_motifs/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/filter_motifs/{{dataset}}/{{model}}.tsv"
     resources:
-        gpu=lambda wc: min(1, model_settings(wc.model).get("gpus", 1)),
+        gpu=lambda wc: min(1, model_settings(wc.model)["gpus"]),
         **sized("evaluate"),
     conda:
         "../envs/motifs.yaml"
     shell:
-        "OMP_NUM_THREADS={threads} python -m workflow_scripts.filter_motifs --model-dir {params.model_dir:q} "
-        "--dataset {input.dataset:q} --out-dir {params.out_dir:q} --factor {params.m[factor]} "
+        "OMP_NUM_THREADS={threads} python -m workflow_scripts.filter_motifs --weights {input.weights:q} "
+        "--meta {input.meta:q} --dataset {input.dataset:q} --meme {output.meme:q} --table {output.table:q} "
+        "--logos {output.logos:q} --sheet {output.sheet:q} --factor {params.m[factor]} "
         "--min-sites {params.m[min_sites]} {params.trim} --max-sequences {params.m[max_sequences]} "
         "--workers {threads} --log {log:q}"
 
 
 rule tomtom:
     input:
-        query=rules.filter_motifs.output.meme,
-        filters=rules.filter_motifs.output.table,
+        query=PATHS["filters_meme"],
+        filters=PATHS["filters"],
         targets=tomtom_targets(),
     output:
-        table=f"{RESULTS}/motifs/{{dataset}}/{{model}}/tomtom.tsv",
-        summary=f"{RESULTS}/motifs/{{dataset}}/{{model}}/tomtom_summary.tsv",
-    wildcard_constraints:
-        dataset="|".join(DATASETS),
+        table=PATHS["tomtom"],
+        summary=report(PATHS["tomtom_summary"], category="{dataset}", subcategory="{model}",
+                       caption="captions/tomtom.rst", labels={"data set": "{dataset}", "model": "{model}",
+                                                              "figure": "filter motifs vs JASPAR"}),
     params:
         t=TOMTOM,
     threads: config["threads"]["evaluate"]
     log:
         f"{LOGS}/tomtom/{{dataset}}/{{model}}.log",
+    benchmark:
+        f"{BENCHMARKS}/tomtom/{{dataset}}/{{model}}.tsv"
     resources:
         **sized("evaluate"),
     conda:
@@ -74,4 +74,4 @@ rule tomtom:
 
 rule motifs:
     input:
-        [f"{RESULTS}/motifs/{d}/{m}/tomtom.tsv" for d, m in ALL_MODELS],
+        [path("tomtom", dataset=d, model=m) for d, m in ALL_MODELS],

@@ -2,17 +2,16 @@
 rule normalise_peaks:
     input:
         peaks=lambda wc: cached(SAMPLES[wc.sample].url),
-        sizes=GENOME["sizes"],
+        sizes=PATHS["chrom_sizes"],
     output:
-        bed=f"{RESULTS}/peaks/{{sample}}.bed.gz",
-        tbi=f"{RESULTS}/peaks/{{sample}}.bed.gz.tbi",
-        counts=f"{RESULTS}/peaks/{{sample}}.counts.tsv",
-    wildcard_constraints:
-        sample=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+        bed=PATHS["peaks"],
+        tbi=f"{PATHS['peaks']}.tbi",
+        counts=PATHS["peak_counts"],
     params:
         naming=config["peaks"]["naming"],
         on_malformed=config["peaks"]["on_malformed"],
         allow_empty=lambda wc: "--allow-empty" if SAMPLES[wc.sample].allow_empty else "",
+        source=lambda wc: SAMPLES[wc.sample].source,
     log:
         f"{LOGS}/normalise_peaks/{{sample}}.log",
     group:
@@ -24,9 +23,9 @@ rule normalise_peaks:
     shell:
         "python -m workflow_scripts.normalise_peaks --input {input.peaks:q} --chrom-sizes {input.sizes:q} "
         "--output {output.bed:q} --counts {output.counts:q} --naming {params.naming} "
-        "--on-malformed {params.on_malformed} {params.allow_empty} --log {log:q}"
+        "--on-malformed {params.on_malformed} {params.allow_empty} --source {params.source:q} --log {log:q}"
 
 
 rule peaks:
     input:
-        [f"{RESULTS}/peaks/{s}.bed.gz" for s in SAMPLES],
+        [path("peaks", sample=s) for s in SAMPLES],

@@ -1,27 +1,25 @@
-# The HTML page a person opens to see a run (workflow_scripts/report.py).
+# The HTML page a person opens to see a run (workflow_scripts/report.py). The script gets a
+# manifest of the files this rule declares, by data set and model.
+
+
 rule build_report:
     input:
-        counts=[f"{RESULTS}/peaks/{s}.counts.tsv" for s in SAMPLES],
-        datasets=[f"{RESULTS}/datasets/{d}.h5" for d in DATASETS],
-        comparisons=[f"{RESULTS}/eval/{d}/comparison.tsv" for d in DATASETS if models_of(d)],
-        tomtom=[f"{RESULTS}/motifs/{d}/{m}/tomtom_summary.tsv" for d, m in ALL_MODELS],
-        truth=[config["demo"]["truth"]] if config["demo"]["enabled"] else [],
+        manifest_files(report_manifest()),
     output:
-        page=f"{RESULTS}/report/index.html",
+        page=PATHS["report"],
+        planted=PATHS["planted"] if DEMO["enabled"] else [],
     params:
-        datasets=as_json({d: models_of(d) for d in DATASETS}),
-        truth=f"--truth {config['demo']['truth']}" if config["demo"]["enabled"] else "",
+        manifest=as_json(report_manifest()),
         evalue=config["motifs"]["tomtom"]["evalue"],
-        results=lambda wc, output: os.path.dirname(os.path.dirname(output.page)),
-        profile=PROFILE,
+        profile=config["profile"],
+        planted=lambda wc, output: f"--planted {output.planted!r}" if DEMO["enabled"] else "",
     log:
         f"{LOGS}/report.log",
     conda:
         "../envs/motifs.yaml"
     shell:
-        "python -m workflow_scripts.report --results {params.results:q} --output {output.page:q} "
-        "--datasets {params.datasets:q} {params.truth} --evalue {params.evalue} --profile {params.profile} "
-        "--log {log:q}"
+        "python -m workflow_scripts.report --manifest {params.manifest:q} --output {output.page:q} "
+        "{params.planted} --evalue {params.evalue} --profile {params.profile} --log {log:q}"
 
 
 rule report:

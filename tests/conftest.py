@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,21 +15,34 @@ DATA = ROOT / "tests" / "data"
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
 
-from workflow_scripts.dataset_layout import SPLITS, SplitWriter, write_header  # noqa: E402
+from workflow_scripts.dataset_layout import SPLITS, SplitWriter, provenance, write_header  # noqa: E402
 from workflow_scripts.sequence import encode  # noqa: E402
 
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 MOTIF = "TGACGTCATGCGGGAAAT"      # planted by the toy data set; target 0 follows it
 
 
+def snakemake(*args, timeout=3600, check=True, cwd=ROOT):
+    """Run the real snakemake entry point on the repository's workflow."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    done = subprocess.run(SNAKEMAKE + list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    if check:
+        assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
+    return done
+
+
 def write_toy_dataset(path: Path, n: dict[str, int] | None = None, length: int = 200, n_targets: int = 3,
-                      seed: int = 0, chunk_rows: int | None = None) -> Path:
-    """A small per-sequence data set in the project's HDF5 layout: random sequences, target 0
-    marks the ones carrying MOTIF, target 1 its reverse complement's half, target 2 is noise."""
+                      seed: int = 0, chunk_rows: int | None = None, per_nucleotide: bool = False) -> Path:
+    """A small data set in the project's HDF5 layout: random sequences, target 0 marks the ones
+    carrying MOTIF, target 1 its reverse complement's half, target 2 is noise. Per nucleotide
+    (the nuc25k layout), a target's label covers the bases of the planted motif instead."""
     rng = np.random.default_rng(seed)
     n = n or {"train": 600, "valid": 150, "test": 150}
+    layout = "intervals" if per_nucleotide else "packbits"
     with h5py.File(path, "w") as f:
-        write_header(f, "toy", [f"t{i}" for i in range(n_targets)], ["TF"] * n_targets, length,
-                     "packbits", {"params_hash": "toy", "inputs": {}, "params": {}, "code_version": "test"})
+        write_header(f, "toy", [f"t{i}" for i in range(n_targets)], ["TF"] * n_targets, length, layout,
+                     provenance({"toy": True, "n": n, "length": length, "n_targets": n_targets, "seed": seed,
+                                 "layout": layout}, {}))
         for split in SPLITS:
             rows = n[split]
             seq = rng.integers(0, 4, size=(rows, length)).astype(np.uint8)
@@ -40,12 +54,19 @@ def write_toy_dataset(path: Path, n: dict[str, int] | None = None, length: int =
             labels[:, 0] = has
             labels[:, 1] = has & (rng.random(rows) < 0.5)
             labels[:, 2] = rng.random(rows) < 0.3
-            writer = SplitWriter(f.create_group(split), {
-                "chrom": ((), np.dtype("S5")), "start": ((), np.int64), "end": ((), np.int64),
-                "seq": ((length,), np.uint8), "labels": (((n_targets + 7) // 8,), np.uint8)},
-                chunk_rows=chunk_rows)
-            writer.append(chrom=np.array([b"chr1"] * rows), start=np.arange(rows) * 1000,
-                          end=np.arange(rows) * 1000 + length, seq=seq, labels=np.packbits(labels, axis=1))
+            columns = {"chrom": ((), np.dtype("S5")), "start": ((), np.int64), "end": ((), np.int64),
+                       "seq": ((length,), np.uint8)}
+            if not per_nucleotide:
+                columns["labels"] = (((n_targets + 7) // 8,), np.uint8)
+            writer = SplitWriter(f.create_group(split), columns, chunk_rows=chunk_rows)
+            extra = {} if per_nucleotide else {"labels": np.packbits(labels, axis=1)}
+            writer.append(chrom=np.array([b"chr1"] * rows), start=np.arange(rows) * length,
+                          end=np.arange(rows) * length + length, seq=seq, **extra)
+            if per_nucleotide:
+                row, target = np.nonzero(labels)                # row-major: by window, then target
+                pieces = np.stack([target, at[row], at[row] + len(MOTIF)], axis=1).astype(np.int32)
+                f[split].create_dataset("intervals", data=pieces.reshape(-1, 3))
+                f[split].create_dataset("interval_ptr", data=np.concatenate([[0], np.cumsum(labels.sum(1))]).astype(np.int64))
     return path
 
 

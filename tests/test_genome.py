@@ -10,7 +10,8 @@ import pytest
 
 from conftest import DATA
 from workflow_scripts.cli import InputError
-from workflow_scripts.genome import normalise_chrom, prepare_genome, read_chrom_codes, read_chrom_sizes
+from workflow_scripts.fasta import normalise_chrom, read_chrom_codes, read_chrom_sizes
+from workflow_scripts.genome import prepare_genome, scan_headers
 from workflow_scripts.sequence import decode
 
 RECORDS = {"1": "ACGTNNNNacgtAC" * 9 + "G", "2": "TTTTGGGGCCCCAAAA" * 5, "MT": "ACGT" * 4,
@@ -25,13 +26,13 @@ def fasta_text(records, width=13):
 def write_twobit(path, records):
     """A .2bit file written from UCSC's published format description (test oracle)."""
     code = {"T": 0, "C": 1, "A": 2, "G": 3}
-    names = list(records)
+    pairs = list(records.items()) if isinstance(records, dict) else list(records)   # pairs: names may repeat
+    names = [n for n, _ in pairs]
     header = struct.pack("<IIII", 0x1A412743, 0, len(names), 0)
     index_size = sum(1 + len(n) + 4 for n in names)
     blobs, offset = [], 16 + index_size
     index = b""
-    for n in names:
-        s = records[n]
+    for n, s in pairs:
         n_blocks = [(m.start(), m.end() - m.start()) for m in __import__("re").finditer("N+", s.upper())]
         m_blocks = [(m.start(), m.end() - m.start()) for m in __import__("re").finditer("[a-z]+", s)]
         packed = bytearray()
@@ -50,6 +51,20 @@ def write_twobit(path, records):
     path.write_bytes(header + index + b"".join(blobs))
 
 
+def written_as(kind, tmp_path, text):
+    """``text`` (FASTA) written as a plain, gzip or bgzip file."""
+    plain = tmp_path / "g.fa"
+    plain.write_text(text)
+    if kind == "gzip":
+        gz = tmp_path / "g.fa.gz"
+        gz.write_bytes(gzip.compress(plain.read_bytes()))
+        return gz
+    if kind == "bgzip":
+        pysam.tabix_compress(str(plain), str(tmp_path / "g.fa.bgz"), force=True)
+        return tmp_path / "g.fa.bgz"
+    return plain
+
+
 @pytest.fixture(params=["plain", "gzip", "bgzip", "2bit"])
 def source(request, tmp_path):
     kind = request.param
@@ -57,16 +72,7 @@ def source(request, tmp_path):
         path = tmp_path / "g.2bit"
         write_twobit(path, RECORDS)
         return path
-    plain = tmp_path / "g.fa"
-    plain.write_text(fasta_text(RECORDS))
-    if kind == "gzip":
-        gz = tmp_path / "g.fa.gz"
-        gz.write_bytes(gzip.compress(plain.read_bytes()))
-        return gz
-    if kind == "bgzip":
-        pysam.tabix_compress(str(plain), str(tmp_path / "g.fa.bgz"))
-        return tmp_path / "g.fa.bgz"
-    return plain
+    return written_as(kind, tmp_path, fasta_text(RECORDS))
 
 
 def test_every_input_format_gives_the_same_genome(source, tmp_path):
@@ -119,3 +125,69 @@ def test_real_bgzipped_hg38_piece(tmp_path):
     assert decode(codes[1_000_000:1_000_100]) == ref.fetch("chr2", 1_000_000, 1_000_100).upper()
     gc = np.isin(codes[codes < 4], [1, 2]).mean()
     assert 0.40 < gc < 0.50                                        # SOURCES.md: 44.9 % GC
+
+
+def refused(source, tmp_path, match, **selection):
+    """prepare_genome refuses ``source`` with a message matching ``match`` and writes nothing."""
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=match) as err:
+        prepare_genome(source, out / "genome.fa", out / "chrom.sizes", **selection)
+    assert str(err.value).startswith(f"{source}: ") and "\n" not in str(err.value)
+    assert not out.exists() or not list(out.iterdir())
+    return str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "bgzip"])
+def test_duplicate_record_names_are_refused(kind, tmp_path):
+    # htslib keeps the first '2' and drops the second with only a warning
+    text = fasta_text({"1": RECORDS["1"], "2": RECORDS["2"]}) + fasta_text({"2": "ACGT" * 5})
+    refused(written_as(kind, tmp_path, text), tmp_path, r"two records are named '2' \(headers at lines 12 and 20\); "
+            "rename or remove one of them", chromosomes=["chr1", "chr2"])
+
+
+def test_duplicate_names_in_2bit_and_after_renaming(tmp_path):
+    write_twobit(tmp_path / "g.2bit", [("1", "ACGT"), ("MT", "AC"), ("1", "GGGG")])
+    refused(tmp_path / "g.2bit", tmp_path, r"two records are named '1' \(records 1 and 3\)")
+    plain = written_as("plain", tmp_path, fasta_text({"1": "ACGT", "chr1": "GGGG", "2": "TT"}))
+    refused(plain, tmp_path, r"records '1' and 'chr1' both become 'chr1' after renaming \(ucsc\)", pattern="chr.*")
+    assert prepare_genome(plain, tmp_path / "ok.fa", tmp_path / "ok.sizes", naming="as_is",
+                          pattern=".*") == {"1": 4, "chr1": 4, "2": 2}
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "bgzip"])
+@pytest.mark.parametrize("where", ["middle", "end"])
+def test_record_without_sequence_is_refused(kind, where, tmp_path):
+    # in the middle htslib drops it silently; at the end its index build fails with 'File truncated'
+    records = {"1": RECORDS["1"], "2": RECORDS["2"]}
+    text = fasta_text(records) + ">3 empty\n" if where == "end" else \
+        fasta_text({"1": RECORDS["1"]}) + ">3 empty\n\n" + fasta_text({"2": RECORDS["2"]})
+    line = 12 if where == "middle" else 20
+    message = fr"record '3' \(header at line {line}\) has no sequence; remove the header or restore its sequence"
+    refused(written_as(kind, tmp_path, text), tmp_path, message, chromosomes=["chr1", "chr2", "chr3"])
+    # not selected, it is still malformed input (a truncated download, a bad concatenation)
+    refused(written_as(kind, tmp_path, text), tmp_path, message, chromosomes=["chr1"])
+
+
+def test_empty_record_in_2bit(tmp_path):
+    write_twobit(tmp_path / "g.2bit", {"1": "ACGT", "2": "", "3": ""})
+    refused(tmp_path / "g.2bit", tmp_path, r"record '2' \(record 2\) has no sequence, nor do 1 more after it")
+
+
+@pytest.mark.parametrize("kind", ["plain", "gzip", "bgzip"])
+def test_ragged_record_is_refused_with_samtools_reason(kind, tmp_path):
+    text = fasta_text({"1": RECORDS["1"]}) + ">2\nACGTACGT\nACGTACGTAC\nACG\n"
+    refused(written_as(kind, tmp_path, text), tmp_path,
+            r"cannot index FASTA: record '2' \(header at line 12\): Different line length in sequence '2' "
+            r"at line 14; every line of a record but its last must have the same length", chromosomes=["chr1"])
+    short = fasta_text({"1": RECORDS["1"]}) + ">2\nACGTACGT\nACG\nACGTACGT\n"
+    refused(written_as(kind, tmp_path, short), tmp_path,
+            r"cannot index FASTA: record '2' \(header at line 12\): Format error, unexpected \"A\" at line 15")
+
+
+def test_header_scan_does_not_depend_on_block_boundaries(tmp_path):
+    text = ">a x>y\r\nAC\r\nGT\r\n>e\n\n \n>b\nAA>A\n\n>c\nA\n>z"   # '>' not at a line start is no header
+    (tmp_path / "g.fa").write_text(text)
+    expected = [["a", 0, True], ["e", 16, False], ["b", 22, True], ["c", 31, True], ["z", 36, False]]
+    assert [text[offset:offset + 2] for _, offset, _ in expected] == [">a", ">e", ">b", ">c", ">z"]
+    for block in range(1, len(text) + 2):
+        assert scan_headers(tmp_path / "g.fa", block=block) == expected, block

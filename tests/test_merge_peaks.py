@@ -8,7 +8,7 @@ import pytest
 
 from workflow_scripts.dhs600 import read_activity
 from workflow_scripts.merge_peaks import merge_peak_files, merge_sorted_midpoints, write_merged
-from workflow_scripts.normalise_peaks import COLUMNS, write_bed_gz
+from workflow_scripts.peak_files import COLUMNS, write_bed_gz
 
 
 def merge(mids, targets, chrom_len=100_000, n_targets=4):

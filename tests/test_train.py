@@ -14,7 +14,8 @@ import pytest
 import torch
 
 from conftest import ROOT, write_toy_dataset
-from workflow_scripts.train import LOG_COLUMNS
+from workflow_scripts.dataset_layout import build_id
+from workflow_scripts.engine import LOG_COLUMNS
 
 SMALL_BASSET = {"conv_filters": [16, 16, 16], "conv_widths": [9, 5, 3], "pool_widths": [4, 2, 2], "hidden": [32, 32]}
 SMALL_DEEPSEA = {"conv_filters": [16, 16, 16], "hidden": 16, "dropout": [0.0, 0.0, 0.0], "pool_width": 4}
@@ -23,7 +24,8 @@ SMALL_DEEPSEA = {"conv_filters": [16, 16, 16], "hidden": 16, "dropout": [0.0, 0.
 def train_cmd(dataset, out, family="basset", args=None, **train):
     settings = {"optimizer": "adam", "lr": 0.003, "batch_size": 16, "max_epochs": 3, "patience": 10,
                 "workers": 0, "seed": 3, **train}
-    return [sys.executable, "-m", "workflow_scripts.train", "--dataset", str(dataset), "--out-dir", str(out),
+    return [sys.executable, "-m", "workflow_scripts.train", "--dataset", str(dataset), "--weights", str(out / "weights.pt"),
+            "--meta", str(out / "model.json"), "--train-log", str(out / "train_log.tsv"),
             "--family", family, "--model-args", json.dumps(args or SMALL_BASSET), "--train", json.dumps(settings)]
 
 
@@ -35,6 +37,26 @@ def run(cmd, **kw):
 
 def weights(path):
     return torch.load(path / "weights.pt", weights_only=True)
+
+
+def same(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def interrupt(cmd, out):
+    """Start a training, let it finish epoch 1, SIGTERM its process group (as SLURM signals a job)."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.time() + 120
+    while not (out / "train_log.tsv").exists():             # epoch 1 done
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.6)                                          # into epoch 2
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err[-2000:]
+    assert "SIGTERM received: checkpoint saved" in err
+    return err
 
 
 def test_learns_the_planted_motif_and_writes_the_log(tmp_path):
@@ -52,33 +74,63 @@ def test_early_stopping_keeps_the_best_weights(tmp_path):
     run(train_cmd(data, tmp_path / "m", max_epochs=10, patience=2, min_delta=10.0))
     log = pd.read_csv(tmp_path / "m" / "train_log.tsv", sep="\t")
     assert len(log) == 3                                    # epoch 1 best, then 2 without gain
-    best = torch.load(tmp_path / "m" / "best.pt", weights_only=True)
-    assert all(torch.equal(best[k], v) for k, v in weights(tmp_path / "m").items())
+    run(train_cmd(data, tmp_path / "one", max_epochs=1))
+    assert same(weights(tmp_path / "m"), weights(tmp_path / "one"))       # the weights of epoch 1
+    assert not (tmp_path / "m" / "checkpoint.pt").exists() and not (tmp_path / "m" / "best.pt").exists()
 
 
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     data = write_toy_dataset(tmp_path / "d.h5", n={"train": 4000, "valid": 200, "test": 200})
     cmd = lambda out: train_cmd(data, out, max_epochs=3, workers=1, rc_augment=True)  # noqa: E731
     run(cmd(tmp_path / "whole"))
-    proc = subprocess.Popen(cmd(tmp_path / "cut"), cwd=ROOT, start_new_session=True, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    deadline = time.time() + 120
-    while not (tmp_path / "cut" / "train_log.tsv").exists():   # epoch 1 done
-        assert time.time() < deadline and proc.poll() is None
-        time.sleep(0.05)
-    time.sleep(0.6)                                          # into epoch 2
-    os.killpg(proc.pid, signal.SIGTERM)                      # as SLURM signals a whole job
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 3, err[-2000:]
-    assert "SIGTERM received: checkpoint saved" in err
+    interrupt(cmd(tmp_path / "cut"), tmp_path / "cut")
     state = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=False)["state"]
     assert state["epoch"] >= 1 and not state["finished"]
-    run(cmd(tmp_path / "cut"))                               # the rerun resumes
-    a, b = weights(tmp_path / "whole"), weights(tmp_path / "cut")
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert "resuming from" in run(cmd(tmp_path / "cut")).stderr         # the rerun resumes
+    assert same(weights(tmp_path / "whole"), weights(tmp_path / "cut"))
     la = pd.read_csv(tmp_path / "whole" / "train_log.tsv", sep="\t")
     lb = pd.read_csv(tmp_path / "cut" / "train_log.tsv", sep="\t")
     assert la["valid_loss"].tolist() == lb["valid_loss"].tolist()
+    assert (tmp_path / "whole" / "weights.pt").read_bytes() == (tmp_path / "cut" / "weights.pt").read_bytes()
+
+
+def test_a_finished_training_is_redone_when_rerun(tmp_path):
+    """--forcerun: the job runs again and must train, not 'resume' a finished run."""
+    data = write_toy_dataset(tmp_path / "d.h5")
+    run(train_cmd(data, tmp_path / "m", max_epochs=2))
+    first = (tmp_path / "m" / "weights.pt").read_bytes()
+    (tmp_path / "m" / "weights.pt").unlink()                # as Snakemake does before rerunning
+    again = run(train_cmd(data, tmp_path / "m", max_epochs=2)).stderr
+    assert "resuming" not in again and "epoch 2:" in again
+    assert (tmp_path / "m" / "weights.pt").read_bytes() == first          # same settings, same bytes
+
+
+def test_a_rebuilt_data_set_is_trained_on_not_resumed(tmp_path):
+    """A checkpoint of another data-set build is never resumed: the model is trained on the new data
+    and model.json names the new build (the stale-model guard of evaluation then holds)."""
+    old = write_toy_dataset(tmp_path / "d.h5", n={"train": 4000, "valid": 200, "test": 200})
+    cmd = train_cmd(old, tmp_path / "m", max_epochs=2, workers=1)
+    interrupt(cmd, tmp_path / "m")                           # a checkpoint of the old build is left
+    new = write_toy_dataset(tmp_path / "d.h5", n={"train": 4000, "valid": 200, "test": 200}, seed=5)
+    rerun = run(cmd).stderr
+    assert "is not resumed (its dataset differ)" in rerun
+    run(train_cmd(new, tmp_path / "fresh", max_epochs=2, workers=1))
+    assert same(weights(tmp_path / "m"), weights(tmp_path / "fresh"))
+    assert json.loads((tmp_path / "m" / "model.json").read_text())["dataset"] == build_id(new)
+
+
+def test_changed_settings_start_afresh(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 4000, "valid": 200, "test": 200})
+    interrupt(train_cmd(data, tmp_path / "m", max_epochs=2, workers=1), tmp_path / "m")
+    done = run(train_cmd(data, tmp_path / "m", max_epochs=2, workers=1, lr=0.001))
+    assert "is not resumed (its train differ)" in done.stderr and "resuming" not in done.stderr
+
+
+def test_an_empty_validation_split_is_refused_at_start(tmp_path):
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 100, "valid": 0, "test": 50})
+    done = subprocess.run(train_cmd(data, tmp_path / "m"), cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and "the valid split has no rows" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "m" / "weights.pt").exists()
 
 
 def test_ddp_on_gloo_matches_one_process(tmp_path):
@@ -95,14 +147,6 @@ def test_ddp_on_gloo_matches_one_process(tmp_path):
     assert abs(la["train_loss"] - lb["train_loss"]) < 1e-5 and abs(la["valid_loss"] - lb["valid_loss"]) < 1e-5
 
 
-def test_changed_settings_start_afresh(tmp_path):
-    data = write_toy_dataset(tmp_path / "d.h5")
-    run(train_cmd(data, tmp_path / "m", max_epochs=1))
-    done = run(train_cmd(data, tmp_path / "m", max_epochs=1, lr=0.001))
-    assert "written with other settings; starting afresh" in done.stderr
-    assert (tmp_path / "m" / "checkpoint.pt.stale").exists()
-
-
 def test_precise_batchnorm_is_deterministic(tmp_path):
     data = write_toy_dataset(tmp_path / "d.h5", n={"train": 1500, "valid": 300, "test": 300})
     run(train_cmd(data, tmp_path / "a", max_epochs=4, bn_recalibrate_batches=5))
@@ -115,12 +159,13 @@ def test_precise_batchnorm_is_deterministic(tmp_path):
 def test_a_model_of_another_data_set_build_is_refused(tmp_path):
     import h5py
     from workflow_scripts.cli import InputError
-    from workflow_scripts.train import load_trained
+    from workflow_scripts.inference import load_trained
     data = write_toy_dataset(tmp_path / "d.h5")
     run(train_cmd(data, tmp_path / "m", max_epochs=1))
-    assert load_trained(tmp_path / "m", dataset=data).training is False
+    files = (tmp_path / "m" / "weights.pt", tmp_path / "m" / "model.json")
+    assert load_trained(*files, dataset=data)[0].training is False
     with h5py.File(data, "r+") as f:                       # the data set is rebuilt with other settings
         prov = json.loads(f.attrs["provenance"])
         f.attrs["provenance"] = json.dumps({**prov, "params_hash": "changed"})
     with pytest.raises(InputError, match="trained on another build"):
-        load_trained(tmp_path / "m", dataset=data)
+        load_trained(*files, dataset=data)

@@ -26,19 +26,10 @@ import h5py
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+import yaml
+
+from conftest import ROOT, snakemake
 from workflow_scripts.sample_sheets import read_sample_sheet
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(*args, timeout=3600, check=True):
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    done = subprocess.run(SNAKEMAKE + list(args), cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
-    if check:
-        assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-5000:]
-    return done
-
 
 def test_lint_is_clean():
     done = snakemake("--lint")
@@ -48,8 +39,10 @@ def test_lint_is_clean():
 def test_hg19_plan_downloads_every_real_file_and_trains_on_gpus():
     """`snakemake --profile slurm -n` on hg19: every URL planned, every training job a GPU job."""
     out = snakemake("-n", "-p", "--profile", "slurm", "--configfile", "config/hg19.yaml").stdout
+    hg19 = yaml.safe_load((ROOT / "config" / "hg19.yaml").read_text())
+    n_models = sum(len(spec.get("models", [])) for spec in hg19["datasets"].values())
     training = re.findall(r"rule train_model:\n(.*?)\n\n", out, re.S)
-    assert len(training) == 5
+    assert len(training) == n_models
     for job in training:
         assert re.search(r"resources: .*\bslurm_partition=gpu, gpu=[1-9]", job), job
         assert "--signal=USR1@300" in job
@@ -59,22 +52,22 @@ def test_hg19_plan_downloads_every_real_file_and_trains_on_gpus():
     planned = set(re.findall(r"--url '?([^' ]+)'?", out))
     assert urls <= planned
     assert "https://hgdownload.soe.ucsc.edu/goldenPath/hg19/bigZips/hg19.fa.gz" in planned
-    assert re.search(r"download\s+961\b", out) and re.search(r"train_model\s+5\b", out)
+    assert re.search(r"download\s+961\b", out) and re.search(rf"train_model\s+{n_models}\b", out)
     assert "--md5 24b982fd681020b1cf030b18a2f0f586" in out       # the pinned blacklist
 
 
-def local_downloads_config(directory: Path) -> str:
-    """A config file that keeps downloads on the submit node (``downloads.local``)."""
+def local_downloads_config(directory: Path) -> list[str]:
+    """The demo's configuration plus a file that keeps downloads on the submit node (``downloads.local``)."""
     path = directory / "local_downloads.yaml"
     path.write_text("downloads:\n  local: true\n")
-    return str(path)
+    return ["config/demo.yaml", str(path)]
 
 
 def test_downloads_stay_on_the_submit_node_when_configured(tmp_path):
     """downloads.local: the download jobs run in Snakemake's own process, not as (grouped) SLURM jobs."""
     args = ["-n", "--profile", "slurm", "--config", f"results={tmp_path}/results", f"download_cache={tmp_path}/dl"]
     assert re.search(r"Group job downloads", snakemake(*args).stdout)
-    plan = snakemake(*args, "--configfile", local_downloads_config(tmp_path)).stdout
+    plan = snakemake(*args, "--configfile", *local_downloads_config(tmp_path)).stdout
     assert "Group job downloads" not in plan and "Group job peaks" in plan
     jobs = re.findall(r"\nrule download:\n(.*?)\n\n", plan, re.S)
     assert len(jobs) == 41 and all("tmpdir=/tmp," in job for job in jobs)   # local jobs get a real tmpdir
@@ -114,7 +107,7 @@ def demo(tmp_path_factory, cluster):
     base = tmp_path_factory.mktemp("demo")
     args = ["--cores", "2", "--config", f"results={base}/results", f"download_cache={base}/downloads"]
     if cluster is not None:
-        args = ["--profile", "tests/slurm/profile", "--configfile", local_downloads_config(base), *args]
+        args = ["--profile", "tests/slurm/profile", "--configfile", *local_downloads_config(base), *args]
     try:
         snakemake(*args)
     finally:
@@ -154,9 +147,9 @@ def test_demo_filters_recover_the_planted_motifs(demo):
 
 def test_demo_outputs_have_their_documented_formats(demo):
     results, _ = demo
-    act = (results / "dhs600" / "activity.tsv").read_text().splitlines()
+    act = (results / "features" / "dhs600" / "activity.tsv").read_text().splitlines()
     assert act[0].startswith("\tC01|DNase|None\t") and re.fullmatch(r"chr\w+:\d+-\d+\([+-]\)(\t[01]){12}", act[1])
-    bed = (results / "dhs600" / "merged.bed").read_text().splitlines()
+    bed = (results / "features" / "dhs600" / "merged.bed").read_text().splitlines()
     assert len(bed) == len(act) - 1 and len(bed[0].split("\t")) == 7
     for name, length, layout in (("dhs600", 600, "packbits"), ("deepsea1000", 1000, "packbits"), ("nuc25k", 25000, "intervals")):
         with h5py.File(results / "datasets" / f"{name}.h5") as f:

@@ -2,7 +2,8 @@
 
 Every stage's ``main`` is wrapped by :func:`run`. An :class:`InputError` (bad user input: a
 malformed line, a missing file, an unsafe name) ends the job with a one-line message that names
-the file and line, never a traceback; anything else is a bug and keeps its traceback.
+the file and line, never a traceback; anything else is a bug and keeps its traceback, which is
+written to the rule's log file too.
 """
 from __future__ import annotations
 
@@ -58,3 +59,6 @@ def run(main: Callable[[argparse.Namespace], None], p: argparse.ArgumentParser,
         log.error("%s", err)
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+    except Exception:
+        log.exception("failed with an unexpected error (a bug: please report it with this log)")
+        sys.exit(1)

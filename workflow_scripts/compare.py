@@ -1,6 +1,6 @@
 """Stage ``compare``: all trained models of one data set side by side (and with published AUCs).
 
-Outputs in ``results/eval/{dataset}/``:
+Outputs (``results/eval/{dataset}/``):
 
 * ``comparison.tsv`` — one row per target: ``target``, ``category``, ``n_pos`` and
   ``{model}_roc_auc`` / ``{model}_pr_auc`` per model, published columns included (targets are
@@ -15,6 +15,7 @@ Outputs in ``results/eval/{dataset}/``:
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,9 @@ import pandas as pd
 
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
-from workflow_scripts.evaluate import CATEGORIES, plot_by_category, plt, save_figure, summarise
 from workflow_scripts.io_utils import atomic_output
+from workflow_scripts.plots import plot_by_category, plt, save_figure
+from workflow_scripts.summaries import CATEGORIES, summarise
 
 log = cli.log.getChild("compare")
 
@@ -42,15 +44,15 @@ def read_published(spec: dict) -> dict[str, pd.DataFrame]:
     path = Path(spec["file"])
     if not path.is_file():
         raise InputError(f"{path}: published AUC table not found")
-    table = pd.read_csv(path, sep="\t", dtype=str)
+    table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)   # "None" is a treatment, not NaN
     if "label_columns" in spec:
         labels = table[spec["label_columns"]].astype(str).agg("|".join, axis=1)
     else:
         labels = table[spec["label_column"]]
     out = {}
     for name, (roc, pr) in spec["models"].items():
-        out[name] = pd.DataFrame({"target": labels, "roc_auc": pd.to_numeric(table[roc]),
-                                  "pr_auc": pd.to_numeric(table[pr])})
+        out[name] = pd.DataFrame({"target": labels, "roc_auc": pd.to_numeric(table[roc], errors="coerce"),
+                                  "pr_auc": pd.to_numeric(table[pr], errors="coerce")})
     return out
 
 
@@ -96,7 +98,12 @@ def summary_table(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
 
 
 def plot_scatter(table: pd.DataFrame, models: list[str], metric: str, path: Path, title: str) -> None:
-    pairs = list(itertools.combinations(models, 2)) or [(models[0], models[0])]
+    """Every pair of models, target by target; a lone model against its targets' positive counts
+    (a model is never compared with itself)."""
+    if len(models) == 1:
+        plot_against_positives(table, models[0], metric, path, title)
+        return
+    pairs = list(itertools.combinations(models, 2))
     cols = min(3, len(pairs))
     rows = -(-len(pairs) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.2 * rows), squeeze=False)
@@ -120,6 +127,19 @@ def plot_scatter(table: pd.DataFrame, models: list[str], metric: str, path: Path
     save_figure(fig, path)
 
 
+def plot_against_positives(table: pd.DataFrame, model: str, metric: str, path: Path, title: str) -> None:
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for i, cat in enumerate(CATEGORIES):
+        pick = table["category"] == cat
+        ax.scatter(table.loc[pick, "n_pos"], table.loc[pick, f"{model}_{metric}"], s=10, alpha=0.7,
+                   color=f"C{i}", label=cat)
+    ax.set(xscale="log", xlabel="positives in the test set", ylabel=f"{model} {metric}",
+           title=f"{title}: {model}, per target")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    save_figure(fig, path)
+
+
 def plot_training_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     for name, lg in logs.items():
@@ -135,7 +155,18 @@ def plot_training_curves(logs: dict[str, pd.DataFrame], path: Path, title: str) 
     save_figure(fig, path)
 
 
-def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path], out_dir: Path,
+@dataclass
+class CompareOutputs:
+    table: Path
+    summary: Path
+    wins: Path
+    scatter_roc: Path
+    scatter_pr: Path
+    by_category: Path
+    training_curves: Path
+
+
+def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path], out: CompareOutputs,
             published: list[dict]) -> pd.DataFrame:
     tables = {name: pd.read_csv(p, sep="\t") for name, p in metrics.items()}
     for spec in published:
@@ -143,20 +174,18 @@ def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path],
             tables[name] = t.assign(category=None, n_pos=np.nan)
     table = join_tables(tables)
     models = list(tables)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_output(out_dir / "comparison.tsv") as tmp:
+    with atomic_output(out.table) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6f", na_rep="NaN")
-    with atomic_output(out_dir / "comparison_summary.tsv") as tmp:
+    with atomic_output(out.summary) as tmp:
         summary_table(table, models).to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NaN")
-    with atomic_output(out_dir / "win_shares.tsv") as tmp:
+    with atomic_output(out.wins) as tmp:
         win_shares(table, models).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
-    for metric in ("roc_auc", "pr_auc"):
-        plot_scatter(table, models, metric, out_dir / f"scatter_{metric.split('_')[0]}.png", dataset)
+    plot_scatter(table, models, "roc_auc", out.scatter_roc, dataset)
+    plot_scatter(table, models, "pr_auc", out.scatter_pr, dataset)
     per_model = {m: table[["category"]].assign(roc_auc=table[f"{m}_roc_auc"], pr_auc=table[f"{m}_pr_auc"])
                  for m in models}
-    plot_by_category(per_model, out_dir / "auc_by_category.png", dataset)
-    plot_training_curves({n: pd.read_csv(p, sep="\t") for n, p in train_logs.items()},
-                         out_dir / "training_curves.png", dataset)
+    plot_by_category(per_model, out.by_category, dataset)
+    plot_training_curves({n: pd.read_csv(p, sep="\t") for n, p in train_logs.items()}, out.training_curves, dataset)
     log.info("%s: compared %s on %d targets", dataset, ", ".join(models), len(table))
     return table
 
@@ -164,7 +193,9 @@ def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path],
 def main(args) -> None:
     metrics = dict(zip(args.models, map(Path, args.metrics)))
     logs = dict(zip(args.models, map(Path, args.train_logs)))
-    compare(args.dataset, metrics, logs, Path(args.out_dir), args.published)
+    out = CompareOutputs(*(Path(getattr(args, f)) for f in ("table", "summary", "wins", "scatter_roc", "scatter_pr",
+                                                             "by_category", "training_curves")))
+    compare(args.dataset, metrics, logs, out, args.published)
 
 
 def build_parser():
@@ -173,7 +204,8 @@ def build_parser():
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--metrics", nargs="+", required=True, help="metrics.tsv per model, same order")
     p.add_argument("--train-logs", nargs="+", required=True, help="train_log.tsv per model, same order")
-    p.add_argument("--out-dir", required=True)
+    for output in ("table", "summary", "wins", "scatter-roc", "scatter-pr", "by-category", "training-curves"):
+        p.add_argument(f"--{output}", required=True, help=f"output: {output}")
     p.add_argument("--published", type=cli.json_arg, default=[], help="published AUC tables (JSON list)")
     return p
 

@@ -156,6 +156,26 @@ def stale_reasons(h5_path: str | Path, params: dict, inputs: dict[str, str | Pat
     return reasons
 
 
+def require_rows(counts: dict[str, int], out: str | Path, spec: dict) -> None:
+    """A split without rows cannot train, validate or test: refuse it at build time."""
+    empty = [s for s in SPLITS if counts.get(s, 0) == 0]
+    if empty:
+        split = spec.get("split", {})
+        hint = (f"test_chroms {split.get('test_chroms')} and valid_region {split.get('valid_region')}"
+                if split.get("mode", "chromosome") == "chromosome" else "the random split counts")
+        raise InputError(f"{out}: the {' and '.join(empty)} split(s) would have no rows ({counts}); check "
+                         f"{hint} against the genome's chromosomes, and that the peak files have peaks there")
+
+
+def sample_files(sheet: list, files: list[str], sheet_path: str | Path) -> list[Path]:
+    """The normalised peak file of each sample, in sheet order (as the rule passes them)."""
+    paths = [Path(f) for f in files]
+    names = [p.name.removesuffix(".bed.gz") for p in paths]
+    if names != [s.name for s in sheet]:
+        raise InputError(f"{sheet_path}: the peak files given ({len(paths)}) are not the sheet's samples in order")
+    return paths
+
+
 def row_chunk(row_bytes: int, n_rows: int) -> int:
     return int(max(1, min(n_rows, ROW_CHUNK_BYTES // max(row_bytes, 1))))
 

@@ -1,4 +1,4 @@
-"""Stage ``dataset_deepsea1000``: DeepSEA's 200 bp bins with 1000 bp inputs -> ``deepsea1000.h5``.
+"""Builder ``deepsea1000`` (library of the ``dataset`` stage): DeepSEA's 200 bp bins with 1000 bp inputs.
 
 Definition (DeepSEA, Zhou & Troyanskaya 2015; DanQ "Features and data"):
 
@@ -27,11 +27,11 @@ import pandas as pd
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
 from workflow_scripts.dataset_layout import (SPLITS, SplitRule, SplitWriter, assign_splits,
-                                             provenance, write_header)
-from workflow_scripts.genome import read_chrom_codes, read_chrom_sizes, read_fai
+                                             provenance, require_rows, sample_files, write_header)
+from workflow_scripts.fasta import read_chrom_codes, read_chrom_sizes, read_fai
 from workflow_scripts.intervals import merge_sorted, overlaps_any, read_mask, tile_coverage, tile_offsets
 from workflow_scripts.io_utils import atomic_output
-from workflow_scripts.normalise_peaks import load_peaks
+from workflow_scripts.peak_files import load_peaks
 from workflow_scripts.sample_sheets import read_sample_sheet
 
 log = cli.log.getChild("deepsea1000")
@@ -62,25 +62,29 @@ def bins_from_bed(path: Path, chrom_index: dict[str, int], bin_size: int, offset
     return np.unique(offsets[chrom.to_numpy(np.int64)] + bed["start"].to_numpy() // bin_size)
 
 
-def build(samples: Path, peaks_dir: Path, fasta: Path, sizes_path: Path, out: Path, *,
-          split_rule: SplitRule, params: dict, workers: int = 1, blacklist: Path | None = None) -> dict:
+def build(spec: dict, inputs: dict, out: Path, workers: int = 1) -> dict:
+    """Build the data set ``out`` from ``inputs`` (``samples``, ``peaks`` in sheet order,
+    ``genome``, ``sizes``, optional ``blacklist`` and ``bins_bed``) with the settings ``spec``."""
+    samples, fasta = Path(inputs["samples"]), Path(inputs["genome"])
+    blacklist = Path(inputs["blacklist"]) if inputs.get("blacklist") else None
     sheet = read_sample_sheet(samples)
-    sizes = read_chrom_sizes(sizes_path)
+    peak_files = sample_files(sheet, inputs["peaks"], samples)
+    split_rule, params = SplitRule.from_config(spec["split"]), spec
+    sizes = read_chrom_sizes(inputs["sizes"])
     names = list(sizes)
     chrom_index = {c: i for i, c in enumerate(names)}
     bin_size, length = int(params["bin_size"]), int(params["seq_length"])
     flank = (length - bin_size) // 2
     offsets = tile_offsets(list(sizes.values()), bin_size)
     thresholds = params.get("min_signal") or {}
-    jobs = [(str(peaks_dir / f"{s.name}.bed.gz"), chrom_index, thresholds.get(s.name), bin_size, offsets)
-            for s in sheet]
+    jobs = [(str(path), chrom_index, thresholds.get(s.name), bin_size, offsets) for s, path in zip(sheet, peak_files)]
     if workers > 1:
         with Pool(workers) as pool:
             positives = pool.map(_target_bins, jobs, chunksize=4)
     else:
         positives = [_target_bins(j) for j in jobs]
-    if params.get("bins_bed"):
-        selected = bins_from_bed(Path(params["bins_bed"]), chrom_index, bin_size, offsets)
+    if inputs.get("bins_bed"):
+        selected = bins_from_bed(Path(inputs["bins_bed"]), chrom_index, bin_size, offsets)
     else:
         wanted = set(params.get("select_categories", ["TF"]))
         chosen = [p for p, s in zip(positives, sheet) if s.category in wanted]
@@ -115,7 +119,7 @@ def build(samples: Path, peaks_dir: Path, fasta: Path, sizes_path: Path, out: Pa
     with atomic_output(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
         write_header(f, "deepsea1000", [s.label for s in sheet], [s.category for s in sheet], length,
                      "packbits", provenance(params, {"genome": fasta, **{
-                         s.name: peaks_dir / f"{s.name}.bed.gz" for s in sheet}}))
+                         s.name: path for s, path in zip(sheet, peak_files)}}))
         f.attrs["build_counts"] = str(counts)
         writers = {s: SplitWriter(f.create_group(s), {
             "chrom": ((), np.dtype(f"S{max(map(len, names))}")), "start": ((), np.int64),
@@ -130,36 +134,6 @@ def build(samples: Path, peaks_dir: Path, fasta: Path, sizes_path: Path, out: Pa
                 writers[split_name].append(chrom=chrom_names[pick].astype("S"), start=start[pick],
                                            end=end[pick], seq=seq[split[rows] == k], labels=packed[pick])
         counts.update({s: int(f[s]["start"].shape[0]) for s in SPLITS})
+        require_rows(counts, out, spec)
     log.info("deepsea1000: %s", counts)
     return counts
-
-
-def main(args) -> None:
-    params = {"bin_size": args.bin_size, "seq_length": args.seq_length,
-              "select_categories": args.select_categories, "min_signal": args.min_signal,
-              "bins_bed": args.bins_bed, "split": args.split, "blacklist": bool(args.blacklist)}
-    build(Path(args.samples), Path(args.peaks_dir), Path(args.genome), Path(args.chrom_sizes),
-          Path(args.output), split_rule=SplitRule.from_config(args.split), params=params,
-          workers=args.workers, blacklist=Path(args.blacklist) if args.blacklist else None)
-
-
-def build_parser():
-    p = cli.parser("Build deepsea1000.h5: DeepSEA's 200 bp bins, 1000 bp inputs, one label per target.")
-    p.add_argument("--samples", required=True)
-    p.add_argument("--peaks-dir", required=True)
-    p.add_argument("--genome", required=True)
-    p.add_argument("--chrom-sizes", required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument("--bin-size", type=int, default=200)
-    p.add_argument("--seq-length", type=int, default=1000)
-    p.add_argument("--select-categories", nargs="+", default=["TF"])
-    p.add_argument("--min-signal", type=cli.json_arg, default={}, help='JSON {"sample": threshold}')
-    p.add_argument("--bins-bed", help="BED of the exact bins to use")
-    p.add_argument("--split", type=cli.json_arg, default={})
-    p.add_argument("--blacklist", help="leave out bins whose window overlaps this BED")
-    p.add_argument("--workers", type=int, default=1)
-    return p
-
-
-if __name__ == "__main__":
-    cli.run(main, build_parser())

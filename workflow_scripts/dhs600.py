@@ -1,4 +1,4 @@
-"""Stage ``dataset_dhs600``: Basset's merged features + activity table -> ``dhs600.h5``.
+"""Builder ``dhs600`` (library of the ``dataset`` stage): Basset's merged features + activity table.
 
 Each 600 bp feature becomes one row: its sequence (reverse-complemented for ``-`` strand
 features, as ``bedtools getfasta -s`` would) and its activity across the DNase targets. As in
@@ -17,11 +17,11 @@ import pandas as pd
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
 from workflow_scripts.dataset_layout import (SPLITS, SplitRule, SplitWriter, assign_splits,
-                                             provenance, write_header)
-from workflow_scripts.genome import read_chrom_codes, read_fai
+                                             provenance, require_rows, write_header)
+from workflow_scripts.fasta import read_chrom_codes, read_fai
 from workflow_scripts.intervals import overlaps_any, read_mask
 from workflow_scripts.io_utils import atomic_output
-from workflow_scripts.sample_sheets import read_sample_sheet
+from workflow_scripts.sample_sheets import ACCESSIBILITY, read_sample_sheet
 from workflow_scripts.sequence import reverse_complement
 
 log = cli.log.getChild("dhs600")
@@ -47,17 +47,22 @@ def read_activity(path: str | Path) -> tuple[list[str], np.ndarray]:
     return targets, values.astype(np.uint8)
 
 
-def build(merged_bed: Path, activity: Path, fasta: Path, samples: Path, out: Path,
-          split_rule: SplitRule, params: dict, blacklist: Path | None = None) -> dict[str, int]:
+def build(spec: dict, inputs: dict, out: Path, workers: int = 1) -> dict[str, int]:
+    """Build the data set ``out`` from ``inputs`` (``merged``, ``activity``, ``genome``,
+    ``samples``, optional ``blacklist``) with the settings ``spec``."""
+    merged_bed, activity, fasta = Path(inputs["merged"]), Path(inputs["activity"]), Path(inputs["genome"])
+    samples = Path(inputs["samples"])
+    blacklist = Path(inputs["blacklist"]) if inputs.get("blacklist") else None
+    split_rule, params = SplitRule.from_config(spec["split"]), spec
     features = pd.read_csv(merged_bed, sep="\t", header=None, usecols=[0, 1, 2, 5],
                            names=["chrom", "start", "end", "strand"],
                            dtype={"chrom": str, "start": np.int64, "end": np.int64, "strand": str})
     targets, labels = read_activity(activity)
     if len(labels) != len(features):
         raise InputError(f"{activity}: {len(labels)} rows but {merged_bed} has {len(features)} features")
-    sheet = [s for s in read_sample_sheet(samples) if s.category == "DNase"]
+    sheet = [s for s in read_sample_sheet(samples) if s.category in ACCESSIBILITY]
     if [s.label for s in sheet] != targets:
-        raise InputError(f"{activity}: targets differ from the DNase samples of {samples}")
+        raise InputError(f"{activity}: targets differ from the DNase/ATAC samples of {samples}")
     chrom = features["chrom"].to_numpy(str)
     start, end = features["start"].to_numpy(), features["end"].to_numpy()
     minus = features["strand"].to_numpy(str) == "-"
@@ -72,7 +77,7 @@ def build(merged_bed: Path, activity: Path, fasta: Path, samples: Path, out: Pat
     fai = read_fai(fasta)
     counts = {}
     with atomic_output(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
-        write_header(f, "dhs600", targets, ["DNase"] * len(targets), length, "packbits",
+        write_header(f, "dhs600", targets, [s.category for s in sheet], length, "packbits",
                      provenance(params, {"merged_bed": merged_bed, "activity": activity, "genome": fasta}))
         writers = {s: SplitWriter(f.create_group(s), {
             "chrom": ((), np.dtype(f"S{max(len(c) for c in fai)}")), "start": ((), np.int64),
@@ -89,30 +94,6 @@ def build(merged_bed: Path, activity: Path, fasta: Path, samples: Path, out: Pat
                 writers[split_name].append(chrom=chrom[rows][pick].astype("S"), start=start[rows][pick],
                                            end=end[rows][pick], seq=seq[pick], labels=packed[rows][pick])
         counts = {s: int(f[s]["start"].shape[0]) for s in SPLITS}
+        require_rows(counts, out, spec)
     log.info("dhs600: %s features per split", counts)
     return counts
-
-
-def main(args) -> None:
-    rule = SplitRule.from_config(args.split)
-    build(Path(args.merged_bed), Path(args.activity), Path(args.genome), Path(args.samples),
-          Path(args.output), rule, {"size": args.size, "split": args.split,
-                                    "blacklist": bool(args.blacklist)},
-          Path(args.blacklist) if args.blacklist else None)
-
-
-def build_parser():
-    p = cli.parser("Build dhs600.h5 from Basset's merged features and activity table.")
-    p.add_argument("--merged-bed", required=True)
-    p.add_argument("--activity", required=True)
-    p.add_argument("--genome", required=True)
-    p.add_argument("--samples", required=True)
-    p.add_argument("--output", required=True)
-    p.add_argument("--size", type=int, default=600)
-    p.add_argument("--split", type=cli.json_arg, default={}, help="split rule as JSON")
-    p.add_argument("--blacklist", help="leave out features overlapping this BED")
-    return p
-
-
-if __name__ == "__main__":
-    cli.run(main, build_parser())

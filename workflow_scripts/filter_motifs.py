@@ -9,13 +9,14 @@ position: each base adds 1 to its letter, an N adds 0.25 to each. A pseudocount 
 is added; filters with fewer than ``min_sites`` sites (10) are dropped. Optionally weak ends
 (below ``trim_ic`` bits, Basset's 0.2) are trimmed.
 
-Outputs in ``results/motifs/{dataset}/{model}/``: ``filters.meme`` (MEME minimal format,
+Outputs (``results/motifs/{dataset}/{model}/``): ``filters.meme`` (MEME minimal format,
 both strands, background from the data, real ``nsites``), ``filters.tsv`` (filter, width,
 sites, consensus, information content, kept or why not), ``logos/filterN.png`` (logomaker) and
 ``logos.png`` (all kept filters on one sheet).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from workflow_scripts.io_utils import atomic_dir, atomic_output  # noqa: E402
 from workflow_scripts.loaders import BatchStream, SplitReader, make_loader  # noqa: E402
 from workflow_scripts.motif_files import Motif, consensus, information_content, write_meme  # noqa: E402
 from workflow_scripts.sequence import N_CODE, ONE_HOT_ROWS  # noqa: E402
-from workflow_scripts.train import load_trained, model_input  # noqa: E402
+from workflow_scripts.inference import default_device, load_trained  # noqa: E402
 
 log = cli.log.getChild("filter_motifs")
 
@@ -49,7 +50,7 @@ def activation_stats(model, reader, max_sequences, batch_size, device):
     """Mean and max of each filter's activations over all test sequences and positions."""
     total, count, peak = None, 0, None
     for codes in batches(reader, max_sequences, batch_size):
-        act = model.first_layer(model_input(model, codes.to(device))).float()     # (B, F, L')
+        act = model.first_layer(model.encode(codes.to(device))).float()     # (B, F, L')
         s, m = act.sum(dim=(0, 2)), act.amax(dim=(0, 2))
         total = s if total is None else total + s
         peak = m if peak is None else torch.maximum(peak, m)
@@ -65,7 +66,7 @@ def site_counts(model, reader, thresholds, max_sequences, batch_size, device):
     counts = sites = None
     for codes in batches(reader, max_sequences, batch_size):
         codes = codes.to(device)
-        act = model.first_layer(model_input(model, codes)).float()
+        act = model.first_layer(model.encode(codes)).float()
         if counts is None:
             counts = torch.zeros(act.shape[1], width, 4, dtype=torch.float64, device=device)
             sites = torch.zeros(act.shape[1], dtype=torch.long, device=device)
@@ -135,13 +136,21 @@ def write_logos(motifs: list[Motif], background: np.ndarray, logo_dir: Path, she
     plt.close(fig)
 
 
-def filter_motifs(model_dir: Path, dataset: Path, out_dir: Path, *, factor: float = 0.5, min_sites: int = 10,
-                  trim_ic: float | None = None, max_sequences: int = 20000, batch_size: int = 256,
-                  workers: int = 1) -> pd.DataFrame:
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = load_trained(model_dir, device, dataset)
-    if not hasattr(model, "first_layer"):
-        raise cli.InputError(f"{model_dir}: model {type(model).__name__} has no first convolution layer to read")
+@dataclass
+class MotifOutputs:
+    meme: Path
+    table: Path
+    logos: Path
+    sheet: Path
+
+
+def filter_motifs(weights: Path, meta: Path, dataset: Path, out: MotifOutputs, *, factor: float = 0.5,
+                  min_sites: int = 10, trim_ic: float | None = None, max_sequences: int = 20000,
+                  batch_size: int = 256, workers: int = 1) -> pd.DataFrame:
+    device = default_device()
+    model, _ = load_trained(weights, meta, device, dataset)
+    if model.first_block is None:
+        raise cli.InputError(f"{weights}: model {type(model).__name__} has no first convolution layer to read")
     reader = SplitReader(dataset, "test")
     mean, peak = activation_stats(model, reader, max_sequences, batch_size, device)
     thresholds = mean + factor * (peak - mean)
@@ -164,27 +173,31 @@ def filter_motifs(model_dir: Path, dataset: Path, out_dir: Path, *, factor: floa
         rows.append(row)
         if status == "kept":
             motifs.append(Motif(f"filter{k}", row["consensus"], freqs, float(sites[k])))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_meme(out_dir / "filters.meme", motifs, background)
+    write_meme(out.meme, motifs, background)
     table = pd.DataFrame(rows)
-    with atomic_output(out_dir / "filters.tsv") as tmp:
+    with atomic_output(out.table) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.4g")
-    write_logos(motifs, background, out_dir / "logos", out_dir / "logos.png", workers=workers)
+    write_logos(motifs, background, out.logos, out.sheet, workers=workers)
     log.info("%d of %d filters kept as motifs", len(motifs), len(counts))
     return table
 
 
 def main(args) -> None:
-    filter_motifs(Path(args.model_dir), Path(args.dataset), Path(args.out_dir), factor=args.factor,
+    out = MotifOutputs(Path(args.meme), Path(args.table), Path(args.logos), Path(args.sheet))
+    filter_motifs(Path(args.weights), Path(args.meta), Path(args.dataset), out, factor=args.factor,
                   min_sites=args.min_sites, trim_ic=args.trim_ic, max_sequences=args.max_sequences,
                   batch_size=args.batch_size, workers=args.workers)
 
 
 def build_parser():
     p = cli.parser("Convert a model's first-layer filters into motifs (MEME), tables and logos.")
-    p.add_argument("--model-dir", required=True)
+    p.add_argument("--weights", required=True)
+    p.add_argument("--meta", required=True, help="the model's model.json")
     p.add_argument("--dataset", required=True)
-    p.add_argument("--out-dir", required=True)
+    p.add_argument("--meme", required=True, help="output: filters.meme")
+    p.add_argument("--table", required=True, help="output: filters.tsv")
+    p.add_argument("--logos", required=True, help="output: directory of one logo per motif")
+    p.add_argument("--sheet", required=True, help="output: all logos on one image")
     p.add_argument("--factor", type=float, default=0.5, help="threshold = mean + factor * (max - mean)")
     p.add_argument("--min-sites", type=int, default=10)
     p.add_argument("--trim-ic", type=float, default=None, help="trim ends below this many bits")

@@ -3,17 +3,29 @@
 Output (``results/genome/``):
 
 * ``genome.fa`` + ``genome.fa.fai`` — the selected chromosomes in genome order, 60 bases per
-  line, case preserved (soft-masking kept), names normalised (see :func:`normalise_chrom`);
+  line, case preserved (soft-masking kept), names normalised (see :func:`workflow_scripts.fasta.normalise_chrom`);
 * ``chrom.sizes`` — ``chrom<TAB>length`` per selected chromosome.
 
-Readers elsewhere load a chromosome as uint8 codes with :func:`read_chrom_codes`, which maps the
-FASTA through its .fai index without building Python strings (fast on a 3 Gbp genome).
+Refused as bad input (:class:`cli.InputError` naming the file, the record and where it is):
+
+* two records with the same name — htslib would keep one and drop the other with only a warning;
+  also two *selected* records whose names become the same after renaming (e.g. ``1`` and ``chr1``);
+* a record without sequence (a header followed by another header or the end of the file), or a
+  header without a name — selected or not: it is malformed input (a truncated download or a bad
+  concatenation, typically), and htslib would drop it silently;
+* a ragged record (a line inside it longer or shorter than its others), with htslib's own reason.
+
+Line numbers count lines of the (decompressed) FASTA text; a .2bit source gets record numbers.
+Reading the prepared genome elsewhere: :mod:`workflow_scripts.fasta`.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import struct
+import sys
 import zlib
 from pathlib import Path
 
@@ -22,83 +34,15 @@ import pysam
 
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
+from workflow_scripts.fasta import (is_selected, normalise_chrom, read_chrom_letters, read_fai,
+                                    write_fasta_record)
 from workflow_scripts.io_utils import atomic_output, md5sum
-from workflow_scripts.sequence import CODE_OF
 
 log = cli.log.getChild("genome")
-LINE_WIDTH = 60
 TWOBIT_MAGIC = 0x1A412743
-
-
-def normalise_chrom(name: str, style: str) -> str:
-    """Map chromosome names between naming styles.
-
-    ``ucsc``: ``1 -> chr1``, ``X -> chrX``, ``MT -> chrM``; ``ensembl``: the reverse;
-    ``as_is``: unchanged.
-    """
-    if style == "ucsc":
-        if name in ("MT", "chrMT", "M"):
-            return "chrM"
-        if re.fullmatch(r"[0-9]+|X|Y", name):
-            return "chr" + name
-        return name
-    if style == "ensembl":
-        if name == "chrM":
-            return "MT"
-        return name[3:] if re.fullmatch(r"chr([0-9]+|X|Y)", name) else name
-    if style == "as_is":
-        return name
-    raise InputError(f"unknown chromosome naming style {style!r} (ucsc, ensembl, as_is)")
-
-
-def is_selected(chrom: str, chromosomes: list[str] | None, pattern: str | None) -> bool:
-    if chromosomes is not None:
-        return chrom in chromosomes
-    return bool(re.fullmatch(pattern or r"chr([0-9]+|X)", chrom))
-
-
-def read_fai(fasta: str | Path) -> dict[str, tuple[int, int, int, int]]:
-    """chrom -> (length, byte offset, bases per line, bytes per line), in file order."""
-    fai = Path(str(fasta) + ".fai")
-    if not fai.is_file():
-        raise InputError(f"{fasta}: no .fai index next to the FASTA")
-    index = {}
-    for line in fai.read_text().splitlines():
-        name, length, offset, bases, width = line.split("\t")[:5]
-        index[name] = (int(length), int(offset), int(bases), int(width))
-    return index
-
-
-def read_chrom_sizes(path: str | Path) -> dict[str, int]:
-    sizes = {}
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        cells = line.split("\t")
-        try:
-            sizes[cells[0]] = int(cells[1])
-        except (IndexError, ValueError):
-            raise cli.located(path, number, "expected 'chrom<TAB>length'", line) from None
-    return sizes
-
-
-def read_chrom_letters(fasta: str | Path, chrom: str, fai=None) -> np.ndarray:
-    """One chromosome's ASCII letters as a uint8 array, read through the .fai (no newlines)."""
-    length, offset, bases, width = (fai or read_fai(fasta))[chrom]
-    if length == 0:
-        return np.zeros(0, np.uint8)
-    n_lines = -(-length // bases)
-    raw = np.memmap(fasta, dtype=np.uint8, mode="r", offset=offset,
-                    shape=(min(n_lines * width, Path(fasta).stat().st_size - offset),))
-    full = (length // bases) * width
-    body = raw[:full].reshape(-1, width)[:, :bases].ravel()
-    tail = raw[full:full + length % bases]
-    return np.concatenate([body, tail]) if len(tail) else np.array(body)
-
-
-def read_chrom_codes(fasta: str | Path, chrom: str, fai=None) -> np.ndarray:
-    """One chromosome as uint8 codes (A=0 C=1 G=2 T=3 N=4)."""
-    return CODE_OF[read_chrom_letters(fasta, chrom, fai)]
+DECODED_2BIT = "decoded.fa"
+TWOBIT_HEADS = (struct.pack("<I", TWOBIT_MAGIC), struct.pack(">I", TWOBIT_MAGIC))
+NONSPACE = re.compile(rb"\S")
 
 
 def gunzip_to(src: Path, dest: Path, block: int = 1 << 24) -> None:
@@ -162,18 +106,6 @@ def twobit_to_fasta(src: Path, dest: Path) -> None:
             write_fasta_record(out, name, seq)
 
 
-def write_fasta_record(out, name: str, letters: np.ndarray) -> None:
-    out.write(f">{name}\n".encode())
-    full = len(letters) // LINE_WIDTH * LINE_WIDTH
-    if full:
-        lines = np.empty((full // LINE_WIDTH, LINE_WIDTH + 1), dtype=np.uint8)
-        lines[:, :LINE_WIDTH] = letters[:full].reshape(-1, LINE_WIDTH)
-        lines[:, LINE_WIDTH] = ord("\n")
-        out.write(lines.tobytes())
-    if len(letters) > full:
-        out.write(letters[full:].tobytes() + b"\n")
-
-
 def plain_fasta(source: Path, workdir: Path) -> Path:
     """Return an uncompressed FASTA for ``source`` (decompressing or decoding into workdir)."""
     with open(source, "rb") as fh:
@@ -182,8 +114,8 @@ def plain_fasta(source: Path, workdir: Path) -> Path:
         out = workdir / "decompressed.fa"
         gunzip_to(source, out)
         return out
-    if head in (struct.pack("<I", TWOBIT_MAGIC), struct.pack(">I", TWOBIT_MAGIC)):
-        out = workdir / "decoded.fa"
+    if head in TWOBIT_HEADS:
+        out = workdir / DECODED_2BIT
         twobit_to_fasta(source, out)
         return out
     if not head.startswith(b">"):
@@ -191,10 +123,139 @@ def plain_fasta(source: Path, workdir: Path) -> Path:
     return source
 
 
+def scan_headers(fasta: Path, block: int = 1 << 24) -> list[list]:
+    """``[name, byte offset of '>', has sequence]`` per record, in file order.
+
+    The .fai that htslib writes has already lost duplicated and empty records, so look at the
+    text: one streaming pass in large blocks that jumps from '>' to '>' (about a second a GB).
+    """
+    records, buf, base = [], b"\n", -1   # buf[k] is file byte base + k; a '\n' stands before byte 0
+    with open(fasta, "rb") as fh:
+        while True:
+            chunk = fh.read(block)
+            buf, i, carry = buf + chunk, 0, None
+            while True:
+                h = buf.find(b">", i)  # a one-byte search is far faster than one for b"\n>"
+                while h >= 0 and (h == 0 or buf[h - 1] != 10):  # not at a line start
+                    h = buf.find(b">", h + 1)
+                stop = len(buf) if h < 0 else h
+                if records and not records[-1][2] and NONSPACE.search(buf, i, stop):
+                    records[-1][2] = True
+                if h < 0:
+                    break
+                end = buf.find(b"\n", h)
+                if end < 0 and chunk:  # the header line goes on in the next block
+                    carry = h - 1
+                    break
+                end = len(buf) if end < 0 else end
+                name = buf[h + 1:end].split(maxsplit=1)
+                records.append([name[0].decode(errors="replace") if name else "", base + h, False])
+                i = end
+            if not chunk:
+                return records
+            carry = len(buf) - 1 if carry is None else carry   # keep a '\n' that a '>' may follow
+            buf, base = buf[carry:], base + carry
+
+
+def line_numbers(fasta: Path, offsets, block: int = 1 << 24) -> dict[int, int]:
+    """1-based line number of each byte offset; counts newlines only up to the last one asked."""
+    result, line, pos = {}, 1, 0
+    with open(fasta, "rb") as fh:
+        for offset in sorted(set(offsets)):
+            while pos < offset and (chunk := fh.read(min(block, offset - pos))):
+                line, pos = line + chunk.count(b"\n"), pos + len(chunk)
+            result[offset] = line
+    return result
+
+
+def where(fasta: Path, records: list[list], picks: list[int], text: bool) -> str:
+    """'header at line 7' / 'headers at lines 1 and 7' (FASTA text) or 'record 3' (.2bit)."""
+    if not text:
+        return ("record " if len(picks) == 1 else "records ") + " and ".join(str(k + 1) for k in picks)
+    lines = line_numbers(fasta, [records[k][1] for k in picks])
+    numbers = " and ".join(str(lines[records[k][1]]) for k in picks)
+    return ("header at line " if len(picks) == 1 else "headers at lines ") + numbers
+
+
+def check_records(source: Path, fasta: Path, records: list[list], text: bool) -> None:
+    """Refuse duplicated names, nameless headers and records without sequence (see module doc)."""
+    first = {}
+    for k, (name, _, _) in enumerate(records):
+        if name in first:
+            raise InputError(f"{source}: two records are named {name!r} "
+                             f"({where(fasta, records, [first[name], k], text)}); "
+                             "rename or remove one of them")
+        first[name] = k
+        if not name:
+            raise InputError(f"{source}: a header has no sequence name "
+                             f"({where(fasta, records, [k], text)}); name the record or remove it")
+    empty = [k for k, (_, _, has_sequence) in enumerate(records) if not has_sequence]
+    if empty:
+        more = f", nor do {len(empty) - 1} more after it" if len(empty) > 1 else ""
+        raise InputError(f"{source}: record {records[empty[0]][0]!r} "
+                         f"({where(fasta, records, empty[:1], text)}) has no sequence{more}; "
+                         "remove the header or restore its sequence")
+
+
+@contextlib.contextmanager
+def stderr_to(path: Path):
+    """Send file descriptor 2 to ``path``: htslib prints its reasons there, not into the error."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "wb") as fh:
+            os.dup2(fh.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def index_fasta(source: Path, fasta: Path, records: list[list], text: bool) -> None:
+    """samtools faidx ``fasta``; on failure name the record and quote htslib's reason."""
+    messages = fasta.parent / "faidx.stderr"
+    try:
+        with stderr_to(messages):
+            pysam.faidx(str(fasta))
+    except pysam.SamtoolsError as err:
+        reason = faidx_reason(fasta, records, messages, err, text)
+        raise InputError(f"{source}: cannot index FASTA: {reason}") from None
+    if said := messages.read_text(errors="replace").strip():
+        log.warning("samtools faidx %s: %s", source, said.replace("\n", "; "))
+
+
+def faidx_reason(fasta: Path, records: list[list], messages: Path, err: Exception, text: bool) -> str:
+    """htslib's own lines ('Different line length in sequence ...'), led by the record they are in."""
+    said = [re.sub(r"^\[\w::\w+\] ", "", line) for line in messages.read_text(errors="replace").splitlines()]
+    reason = "; ".join(line for line in said if line) or " ".join(str(err).split())
+    at = re.search(r"at line (\d+)", reason)
+    if not (at and text):
+        return reason
+    headers = line_numbers(fasta, [offset for _, offset, _ in records])
+    k = max((k for k, (_, offset, _) in enumerate(records) if headers[offset] <= int(at[1])), default=None)
+    if k is None:  # before the first header
+        return reason
+    return (f"record {records[k][0]!r} (header at line {headers[records[k][1]]}): {reason}; every line of a "
+            "record but its last must have the same length: re-wrap it (e.g. seqkit seq -w 60)")
+
+
+def renaming_clash(source: Path, keep: list[str], names: dict[str, str], naming: str) -> None:
+    """Refuse two selected records whose names become the same after renaming."""
+    seen = {}
+    for raw in keep:
+        if names[raw] in seen:
+            raise InputError(f"{source}: records {seen[names[raw]]!r} and {raw!r} both become "
+                             f"{names[raw]!r} after renaming ({naming}); remove one of them")
+        seen[names[raw]] = raw
+
+
 def prepare_genome(source: Path, out_fasta: Path, chrom_sizes: Path, *,
                    chromosomes: list[str] | None = None, pattern: str | None = None,
                    naming: str = "ucsc") -> dict[str, int]:
-    """Write the selected, renamed chromosomes of ``source`` as an indexed FASTA + sizes."""
+    """Write the selected, renamed chromosomes of ``source`` as an indexed FASTA + sizes.
+
+    Malformed input is refused before anything is written (see the module docstring).
+    """
     workdir = out_fasta.parent / f".{out_fasta.name}.work"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -203,10 +264,10 @@ def prepare_genome(source: Path, out_fasta: Path, chrom_sizes: Path, *,
         if plain == source:  # index through a link so that no .fai is written beside the input
             plain = workdir / "input.fa"
             plain.symlink_to(source.resolve())
-        try:
-            pysam.faidx(str(plain))
-        except pysam.SamtoolsError as err:
-            raise InputError(f"{source}: cannot index FASTA: {err}") from None
+        text = plain.name != DECODED_2BIT  # line numbers mean nothing in a decoded .2bit
+        records = scan_headers(plain)
+        check_records(source, plain, records, text)
+        index_fasta(source, plain, records, text)
         fai = read_fai(plain)
         names = {raw: normalise_chrom(raw, naming) for raw in fai}
         keep = [raw for raw, name in names.items() if is_selected(name, chromosomes, pattern)]
@@ -217,8 +278,7 @@ def prepare_genome(source: Path, out_fasta: Path, chrom_sizes: Path, *,
             raise InputError(f"{source}: selected chromosome(s) not in the genome: {', '.join(missing)}")
         if not keep:
             raise InputError(f"{source}: no chromosome matches the selection")
-        if len(set(chosen)) < len(chosen):
-            raise InputError(f"{source}: two sequences get the same name after renaming ({naming})")
+        renaming_clash(source, keep, names, naming)
         sizes = {}
         with atomic_output(out_fasta) as tmp:
             with open(tmp, "wb") as out:

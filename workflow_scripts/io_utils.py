@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,15 +17,27 @@ UMASK = os.umask(0o022)
 os.umask(UMASK)
 
 
+def remove_stale_temporaries(dest: Path) -> None:
+    """Delete what a killed earlier writer of ``dest`` left: ``.{name}.XXXXXXXX.tmp*`` beside it
+    (Snakemake runs one job per output at a time, so nobody else is writing them)."""
+    pattern = re.compile(rf"^\.{re.escape(dest.name)}\.[a-z0-9_]{{8}}\.tmp")
+    if dest.parent.is_dir():
+        for stale in dest.parent.iterdir():
+            if pattern.match(stale.name):
+                shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_output(dest: str | Path, suffix: str = "") -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; rename it onto ``dest`` only if the block succeeds.
 
-    A killed or failed job therefore never leaves a file at ``dest`` that a rerun would accept.
-    ``suffix`` keeps an extension on the temporary name for tools that look at it.
+    A killed or failed job therefore never leaves a file at ``dest`` that a rerun would accept,
+    and the temporaries a killed job left (a multi-GB ``.tmp.h5``, say) are removed by the next
+    writer. ``suffix`` keeps an extension on the temporary name for tools that look at it.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(dest)
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".tmp{suffix}", dir=dest.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -42,6 +55,7 @@ def atomic_dir(dest: str | Path) -> Iterator[Path]:
     """Like :func:`atomic_output` for a directory of outputs."""
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(dest)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
     try:
         yield tmp

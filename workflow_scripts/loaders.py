@@ -226,6 +226,14 @@ def dense_labels(intervals: torch.Tensor, batch: int, n_targets: int, length: in
     return covered[..., :length].gt(0).float()
 
 
+def batch_targets(batch: dict, reader: SplitReader, device) -> torch.Tensor:
+    """A batch's labels as float 0/1 on ``device``: (B, T), or (B, T, L) per nucleotide."""
+    if reader.per_nucleotide:
+        return dense_labels(batch["intervals"].to(device, non_blocking=True), len(batch["codes"]),
+                            len(reader.targets), reader.seq_length)
+    return batch["labels"].to(device, non_blocking=True).float()
+
+
 def _ignore_stop_signals(_worker: int) -> None:
     # SLURM signals the whole job; the main process checkpoints, workers must not die first
     signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -1,6 +1,7 @@
 """Stage ``make_demo``: the embedded demo inputs, made offline and deterministically from a seed.
 
-It writes, in the formats of the real data, every file the demo sample sheets point at:
+It writes, in the formats of the real data, every file the demo sample sheets point at, all
+below ``--out-dir`` (a sheet pointing elsewhere is refused: the demo never writes anywhere else):
 
 * ``genome.fa.gz`` — a gzip FASTA named like hg19 (chr1-chr9, chrX, chrY, chrM and an
   auxiliary ``chrUn_demo``), with N gaps, soft-masked stretches and duplicated segments. chr7 is
@@ -30,7 +31,7 @@ import numpy as np
 from pyjaspar import jaspardb
 
 from workflow_scripts import cli
-from workflow_scripts.genome import write_fasta_record
+from workflow_scripts.fasta import write_fasta_record
 from workflow_scripts.io_utils import atomic_output
 from workflow_scripts.sample_sheets import Sample, local_path, read_sample_sheet
 
@@ -187,9 +188,19 @@ def write_text(path: Path, lines: list[str]) -> None:
             tmp.write_bytes(data)
 
 
+def demo_peak_file(sample: Sample, out_dir: Path) -> Path:
+    """Where a demo sample's peak file goes: only ever below ``out_dir``."""
+    path = local_path(sample.url)
+    if path is None or not path.resolve().is_relative_to(out_dir.resolve()):
+        raise cli.InputError(f"demo sample {sample.name}: {sample.url} is not below {out_dir}; the demo writes "
+                             f"only there")
+    return path
+
+
 def make_demo(sheets: list[Path], out_dir: Path, seed: int) -> None:
     rng = np.random.default_rng(seed)
     samples = {s.name: s for sheet in sheets for s in read_sample_sheet(sheet)}
+    targets = {name: demo_peak_file(s, out_dir) for name, s in samples.items()}
     tfs = [s for s in samples.values() if s.category == "TF"]
     genome, unmappable = make_genome(rng)
     sizes = {c: len(s) for c, s in genome.seq.items()}
@@ -233,7 +244,7 @@ def make_demo(sheets: list[Path], out_dir: Path, seed: int) -> None:
         if s.name.endswith(("C01", "_CTCF")):           # dialect edge cases the pipeline must handle
             ps += [("chrY", 1000, 1300, 150), ("chrUn_demo", 500, 800, 150),
                    ("chrM", 100, 400, 150), ("chr1", sizes["chr1"] - 120, sizes["chr1"] + 80, 60)]
-        write_text(local_path(s.url), format_lines(s, ps, rng))
+        write_text(targets[s.name], format_lines(s, ps, rng))
 
     with atomic_output(out_dir / "genome.fa.gz") as tmp:
         with open(tmp, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as out:

@@ -21,9 +21,9 @@ import pybedtools
 
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
-from workflow_scripts.genome import read_chrom_sizes
+from workflow_scripts.fasta import read_chrom_sizes
 from workflow_scripts.io_utils import atomic_output
-from workflow_scripts.normalise_peaks import read_peaks
+from workflow_scripts.peak_files import read_peaks
 
 log = cli.log.getChild("masks")
 
@@ -48,7 +48,7 @@ def merged_bed(intervals: pd.DataFrame, chrom_sizes: dict[str, int], dest: Path)
 def bigwig_below(path: Path, chrom_sizes: dict[str, int], threshold: float, naming: str) -> pd.DataFrame:
     """Intervals where a bigWig's value is below ``threshold`` (missing values count as below)."""
     import pyBigWig
-    from workflow_scripts.genome import normalise_chrom
+    from workflow_scripts.fasta import normalise_chrom
     bw = pyBigWig.open(str(path))
     if bw is None or not bw.isBigWig():
         raise InputError(f"{path}: not a bigWig file")
@@ -70,7 +70,8 @@ def prepare_mask(source: Path, chrom_sizes: dict[str, int], dest: Path, *, fmt: 
     if fmt == "bigwig":
         intervals = bigwig_below(source, chrom_sizes, threshold, naming)
     else:
-        intervals = read_peaks(source, chrom_sizes, naming=naming, allow_empty=True).peaks
+        intervals = read_peaks(source, chrom_sizes, naming=naming, allow_empty=True,
+                               naming_setting="genome: {naming: ...}").peaks
     n = merged_bed(intervals, chrom_sizes, dest)
     log.info("%s -> %s: %d merged regions", source, dest, n)
     return n
@@ -78,13 +79,19 @@ def prepare_mask(source: Path, chrom_sizes: dict[str, int], dest: Path, *, fmt: 
 
 def main(args) -> None:
     sizes = read_chrom_sizes(args.chrom_sizes)
+    if args.input is None:          # the configuration gives no such mask: an empty one
+        merged_bed(pd.DataFrame(columns=["chrom", "start", "end"]), sizes, Path(args.output))
+        log.info("no mask configured: %s is empty", args.output)
+        return
     prepare_mask(Path(args.input), sizes, Path(args.output), fmt=args.format, threshold=args.threshold,
                  naming=args.naming)
 
 
 def build_parser():
     p = cli.parser("Prepare a mask (blacklist or unmappable regions) as a sorted, merged BED.")
-    p.add_argument("--input", required=True)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--input", help="BED (any peak-file dialect) or bigWig")
+    source.add_argument("--none", action="store_true", help="no mask: write an empty BED")
     p.add_argument("--chrom-sizes", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--format", choices=["bed", "bigwig"], default="bed")

@@ -1,4 +1,4 @@
-"""Stage ``merge_peaks`` (dhs600): Basset's merge of DNase peaks into 600 bp features.
+"""Stage ``merge_peaks`` (dhs600): Basset's merge of DNase (and ATAC) peaks into 600 bp features.
 
 This reproduces Basset's ``preprocess_features.py`` (Kelley et al. 2016, used by DSSDA section
 4.1) exactly, in compiled code:
@@ -36,10 +36,12 @@ import numba as nb
 import numpy as np
 
 from workflow_scripts import cli
-from workflow_scripts.genome import read_chrom_sizes
+from workflow_scripts.fasta import read_chrom_sizes
+from workflow_scripts.cli import InputError
+from workflow_scripts.dataset_layout import sample_files
 from workflow_scripts.io_utils import atomic_output
-from workflow_scripts.normalise_peaks import load_peaks
-from workflow_scripts.sample_sheets import read_sample_sheet
+from workflow_scripts.peak_files import load_peaks
+from workflow_scripts.sample_sheets import ACCESSIBILITY, read_sample_sheet
 
 log = cli.log.getChild("merge_peaks")
 
@@ -266,20 +268,22 @@ def write_merged(features, labels: list[str], merged_bed: Path, activity: Path) 
 
 
 def main(args) -> None:
-    samples = [s for s in read_sample_sheet(args.samples) if s.category == "DNase"]
+    if args.overlap >= args.size:
+        raise InputError(f"overlap {args.overlap} must be below size {args.size}: nothing could ever merge")
+    samples = [s for s in read_sample_sheet(args.samples) if s.category in ACCESSIBILITY]
     sizes = read_chrom_sizes(args.chrom_sizes)
-    paths = [str(Path(args.peaks_dir) / f"{s.name}.bed.gz") for s in samples]
+    paths = [str(p) for p in sample_files(samples, args.peaks, args.samples)]
     features = merge_peak_files(paths, sizes, size=args.size, overlap=args.overlap,
                                 drop_chr_y=not args.keep_chr_y,
                                 drop_auxiliary=not args.keep_auxiliary, workers=args.workers)
     n = write_merged(features, [s.label for s in samples], Path(args.merged_bed), Path(args.activity))
-    log.info("merged %d DNase samples into %d features of %d bp", len(samples), n, args.size)
+    log.info("merged %d DNase/ATAC samples into %d features of %d bp", len(samples), n, args.size)
 
 
 def build_parser():
-    p = cli.parser("Merge DNase peaks into Basset's 600 bp features and activity table.")
-    p.add_argument("--samples", required=True, help="sample sheet (DNase rows are used)")
-    p.add_argument("--peaks-dir", required=True, help="directory of normalised {name}.bed.gz")
+    p = cli.parser("Merge DNase/ATAC peaks into Basset's 600 bp features and activity table.")
+    p.add_argument("--samples", required=True, help="sample sheet (its DNase and ATAC rows are used)")
+    p.add_argument("--peaks", nargs="+", required=True, help="their normalised {name}.bed.gz, in sheet order")
     p.add_argument("--chrom-sizes", required=True)
     p.add_argument("--merged-bed", required=True)
     p.add_argument("--activity", required=True)

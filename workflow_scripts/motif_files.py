@@ -1,4 +1,4 @@
-"""MEME minimal motif format (version 4): reading, writing, and JASPAR 2024 from pyjaspar.
+"""MEME minimal motif format (version 4): reading, writing, and JASPAR from pyjaspar (library).
 
 A motif here is ``Motif(id, name, freqs (w, 4) in A C G T order, nsites)``.
 """
@@ -118,22 +118,3 @@ def information_content(freqs: np.ndarray, background=None) -> np.ndarray:
     bg = np.full(4, 0.25) if background is None else np.asarray(background)
     p = np.clip(freqs, 1e-12, 1)
     return (p * np.log2(p / bg)).sum(axis=1)
-
-
-def main(args) -> None:
-    write_meme(args.output, jaspar_motifs(args.release, args.collection, args.tax_group))
-
-
-def build_parser():
-    from workflow_scripts import cli
-    p = cli.parser("Export a JASPAR collection (latest versions) from pyjaspar as MEME motifs.")
-    p.add_argument("--output", required=True)
-    p.add_argument("--release", default="JASPAR2024")
-    p.add_argument("--collection", default="CORE")
-    p.add_argument("--tax-group", default="vertebrates")
-    return p
-
-
-if __name__ == "__main__":
-    from workflow_scripts import cli
-    cli.run(main, build_parser())

@@ -1,4 +1,4 @@
-"""Stage ``dataset_nuc25k``: Gupta's 25,000 bp windows with per-nucleotide labels -> ``nuc25k.h5``.
+"""Builder ``nuc25k`` (library of the ``dataset`` stage): Gupta's 25,000 bp windows, per-nucleotide labels.
 
 Definition (Gupta 2017, thesis section 8.1): non-overlapping ``window`` (25,000) bp windows tile
 each selected chromosome from position 0 (a last, incomplete window is dropped); a window is kept
@@ -20,11 +20,11 @@ import numpy as np
 
 from workflow_scripts import cli
 from workflow_scripts.dataset_layout import (SPLITS, SplitRule, SplitWriter, assign_splits,
-                                             provenance, write_header)
-from workflow_scripts.genome import read_chrom_codes, read_chrom_sizes, read_fai
+                                             provenance, require_rows, sample_files, write_header)
+from workflow_scripts.fasta import read_chrom_codes, read_chrom_sizes, read_fai
 from workflow_scripts.intervals import merge_sorted, read_mask, split_by_tiles, tile_coverage, tile_offsets
 from workflow_scripts.io_utils import atomic_output
-from workflow_scripts.normalise_peaks import load_peaks
+from workflow_scripts.peak_files import load_peaks
 from workflow_scripts.sample_sheets import read_sample_sheet
 from workflow_scripts.sequence import N_CODE
 
@@ -53,10 +53,14 @@ def _target_pieces(job):
     return window_pieces(load_peaks(path, chrom_index), window, row_of_window, offsets)
 
 
-def build(samples: Path, peaks_dir: Path, fasta: Path, sizes_path: Path, unmappable: Path, out: Path, *,
-          split_rule: SplitRule, params: dict, workers: int = 1) -> dict:
+def build(spec: dict, inputs: dict, out: Path, workers: int = 1) -> dict:
+    """Build the data set ``out`` from ``inputs`` (``samples``, ``peaks`` in sheet order,
+    ``genome``, ``sizes``, ``unmappable``) with the settings ``spec``."""
+    samples, fasta, unmappable = Path(inputs["samples"]), Path(inputs["genome"]), Path(inputs["unmappable"])
     sheet = read_sample_sheet(samples)
-    sizes = read_chrom_sizes(sizes_path)
+    peak_files = sample_files(sheet, inputs["peaks"], samples)
+    split_rule, params = SplitRule.from_config(spec["split"]), spec
+    sizes = read_chrom_sizes(inputs["sizes"])
     names = list(sizes)
     chrom_index = {c: i for i, c in enumerate(names)}
     window = int(params["window"])
@@ -82,7 +86,7 @@ def build(samples: Path, peaks_dir: Path, fasta: Path, sizes_path: Path, unmappa
     chrom_names = np.array(names)[chrom]
     split = assign_splits(chrom_names, start, start + window, split_rule)
 
-    jobs = [(str(peaks_dir / f"{s.name}.bed.gz"), chrom_index, window, row_of_window, offsets) for s in sheet]
+    jobs = [(str(path), chrom_index, window, row_of_window, offsets) for path in peak_files]
     if workers > 1:
         with Pool(workers) as pool:
             pieces = pool.map(_target_pieces, jobs, chunksize=4)
@@ -98,7 +102,7 @@ def build(samples: Path, peaks_dir: Path, fasta: Path, sizes_path: Path, unmappa
     with atomic_output(out, suffix=".h5") as tmp, h5py.File(tmp, "w") as f:
         write_header(f, "nuc25k", [s.label for s in sheet], [s.category for s in sheet], window,
                      "intervals", provenance(params, {"genome": fasta, "unmappable": unmappable, **{
-                         s.name: peaks_dir / f"{s.name}.bed.gz" for s in sheet}}))
+                         s.name: path for s, path in zip(sheet, peak_files)}}))
         f.attrs["build_counts"] = str(counts)
         for k, split_name in enumerate(SPLITS):
             rows = np.flatnonzero(split == k)
@@ -118,33 +122,6 @@ def build(samples: Path, peaks_dir: Path, fasta: Path, sizes_path: Path, unmappa
             g.create_dataset("intervals", data=pieces, chunks=(min(len(pieces), 1 << 16), 3) if len(pieces) else None)
             g.create_dataset("interval_ptr", data=np.concatenate([[0], np.cumsum(per_row)]))
         counts.update({s: int(f[s]["start"].shape[0]) for s in SPLITS})
+        require_rows(counts, out, spec)
     log.info("nuc25k: %s", counts)
     return counts
-
-
-def main(args) -> None:
-    params = {"window": args.window, "max_n_fraction": args.max_n_fraction,
-              "max_unmappable_fraction": args.max_unmappable_fraction, "split": args.split}
-    build(Path(args.samples), Path(args.peaks_dir), Path(args.genome), Path(args.chrom_sizes),
-          Path(args.unmappable), Path(args.output), split_rule=SplitRule.from_config(args.split),
-          params=params, workers=args.workers)
-
-
-def build_parser():
-    p = cli.parser("Build nuc25k.h5: 25 kb windows with per-nucleotide labels stored as intervals.")
-    p.add_argument("--samples", required=True)
-    p.add_argument("--peaks-dir", required=True)
-    p.add_argument("--genome", required=True)
-    p.add_argument("--chrom-sizes", required=True)
-    p.add_argument("--unmappable", required=True, help="BED of multi-mapped regions")
-    p.add_argument("--output", required=True)
-    p.add_argument("--window", type=int, default=25000)
-    p.add_argument("--max-n-fraction", type=float, default=0.1)
-    p.add_argument("--max-unmappable-fraction", type=float, default=0.1)
-    p.add_argument("--split", type=cli.json_arg, default={})
-    p.add_argument("--workers", type=int, default=1)
-    return p
-
-
-if __name__ == "__main__":
-    cli.run(main, build_parser())

@@ -6,7 +6,7 @@ Format (tab-separated, one header line, ``#`` lines ignored):
 column         required  meaning
 =============  ========  =====================================================================
 name           yes       sample name; becomes a file name, so only ``[A-Za-z0-9._-]`` (max 128)
-category       yes       ``DNase``, ``TF`` or ``Histone``
+category       yes       ``DNase``, ``ATAC`` (both: accessibility), ``TF`` or ``Histone``
 url            yes       http(s)://, ftp://, file:// URL or a local path (relative to the
                          working directory)
 md5            no        expected md5 of the downloaded file (32 hex digits)
@@ -16,6 +16,16 @@ allow_empty    no        ``yes`` if an empty peak file is acceptable for this sa
 =============  ========  =====================================================================
 
 Other columns are kept and ignored by the pipeline (the demo sheets carry their design there).
+The file is UTF-8 text; a byte-order mark at its start is ignored.
+
+Names are unique. Labels normally are too; a label may repeat only as DeepSEA's feature names do
+(``config/hg19/samples_features.tsv`` has 54 such names, e.g. ``K562|CTCF|None`` five times: the
+same cell, factor and treatment from different labs): every row with it must give it in the
+``label`` column, be of the same category, and have a different URL. Targets with a repeated
+label keep their sheet order, and the k-th occurrence is matched with the k-th of the same name
+in published AUC tables (``compare.occurrence_key``). Refused, naming both lines: a label that is
+also another sample's default label (its name), a label repeated across categories, and a label
+repeated with the same URL (one peak file as two targets).
 """
 from __future__ import annotations
 
@@ -27,7 +37,8 @@ from urllib.parse import urlparse
 
 from workflow_scripts.cli import InputError, located
 
-CATEGORIES = ("DNase", "TF", "Histone")
+CATEGORIES = ("DNase", "ATAC", "TF", "Histone")
+ACCESSIBILITY = ("DNase", "ATAC")       # chromatin accessibility: merged into dhs600 features
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 REMOTE_SCHEMES = ("http", "https", "ftp")
@@ -43,6 +54,14 @@ class Sample:
     label: str = ""
     allow_empty: bool = False
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    sheet: str = field(default="", compare=False, hash=False)     # the sheet it was read from
+    line: int = field(default=0, compare=False, hash=False)       # and its line there
+
+    @property
+    def source(self) -> str:
+        """What the user wrote, for error messages: ``sample N from SHEET:LINE (url URL)``."""
+        where = f" from {self.sheet}:{self.line}" if self.sheet else ""
+        return f"sample {self.name}{where} (url {self.url})"
 
 
 def check_safe_name(name: str, where: str = "") -> str:
@@ -95,15 +114,43 @@ def _truthy(value: str) -> bool:
     return value.strip().lower() in ("yes", "true", "1", "y")
 
 
+def _repeated_label(sample: Sample, explicit: bool, other: Sample, other_explicit: bool,
+                    other_line: int) -> str | None:
+    """Why ``sample`` may not repeat the label of ``other`` (line ``other_line``), or None."""
+    label = sample.label
+    if not explicit:
+        return (f"label {label!r} (this sample's name, as it has no label) is also the label of line "
+                f"{other_line}: target names would collide; give one of the two samples another label")
+    if not other_explicit:
+        return (f"label {label!r} is the name, and so the label, of sample {other.name} on line "
+                f"{other_line}: target names would collide; give one of the two samples another label")
+    if sample.category != other.category:
+        return (f"label {label!r} is already used on line {other_line} for a {other.category} "
+                f"sample: a label may repeat only within one category (as DeepSEA's repeated TF "
+                f"features do); give this {sample.category} sample another label")
+    if sample.url == other.url:
+        return (f"label {label!r} and url repeat line {other_line}: the same peak file would be two "
+                f"targets; remove one of the two rows")
+    return None
+
+
 def read_sample_sheet(path: str | Path) -> list[Sample]:
     """Read and validate a sample sheet; every problem names the file and line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: sample sheet not found")
-    lines = path.read_text().splitlines()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")                  # -sig: a leading byte-order mark is dropped
+    except UnicodeDecodeError as err:
+        number = raw[:err.start].count(b"\n") + 1
+        raise located(path, number, "not UTF-8 text: save the sample sheet as UTF-8 (tab-separated "
+                                    "text)") from None
+    lines = text.splitlines()
     header: list[str] | None = None
     samples: list[Sample] = []
     seen: dict[str, int] = {}
+    labels: dict[str, list[tuple[int, Sample, bool]]] = {}      # label -> (line, sample, explicit)
     for number, line in enumerate(lines, start=1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -133,9 +180,17 @@ def read_sample_sheet(path: str | Path) -> list[Sample]:
         seen[name] = number
         extra = {k: v for k, v in row.items()
                  if k not in REQUIRED + ("md5", "label", "allow_empty")}
-        samples.append(Sample(name=name, category=row["category"], url=row["url"],
-                              md5=md5.lower() if md5 else None, label=row.get("label") or name,
-                              allow_empty=_truthy(row.get("allow_empty", "")), extra=extra))
+        sample = Sample(name=name, category=row["category"], url=row["url"],
+                        md5=md5.lower() if md5 else None, label=row.get("label") or name,
+                        allow_empty=_truthy(row.get("allow_empty", "")), extra=extra,
+                        sheet=str(path), line=number)
+        explicit = bool(row.get("label"))
+        for other_line, other, other_explicit in labels.get(sample.label, []):
+            problem = _repeated_label(sample, explicit, other, other_explicit, other_line)
+            if problem:
+                raise located(path, number, problem, line)
+        labels.setdefault(sample.label, []).append((number, sample, explicit))
+        samples.append(sample)
     if not samples:
         raise InputError(f"{path}: sample sheet has no samples")
     return samples

@@ -1,0 +1,156 @@
+"""The model contract: what every model of seq2reg is, declares and may override.
+
+Every model derives from :class:`SeqModel`, a plain ``torch.nn.Module`` whose constructor takes
+``n_targets`` and ``seq_length`` plus its paper's hyperparameters as keyword defaults. The
+engine, the inference path and every analysis use only what is declared here.
+
+Declared by class attributes (defaults in brackets):
+
+``input_encoding`` ["onehot"]  how (B, L) uint8 codes become the model's input: a name in
+                               :data:`models.encodings.ENCODINGS` (``onehot`` (B, 4, L),
+                               ``codes`` (B, L) int64, ``kmer_counts``, ``kmer_codes``);
+                               ``encoding_args`` its settings
+``per_nucleotide`` [False]     False: ``forward`` returns (B, T) logits; True: (B, T, L)
+``uses_unlabelled`` [False]    True: :meth:`training_step` also uses rows without labels
+``fit_strategy`` ["gradient"]  how the engine fits it (``workflow_scripts.engine.fitting``)
+
+Set by the constructor:
+
+``self.output``       the output layer (``nn.Linear`` or 1x1 ``nn.Conv1d``); its bias is the
+                      per-target prior (``prior_output_bias``)
+``self.trunk``        (optional) the positional layers; the first :class:`~models.blocks.ConvBlock`
+                      of it is the motif layer unless ``self.first_block`` says otherwise
+``self.last_hidden``  (optional) the layer whose activations DeepSEA's L1 penalty reads
+
+Computed from the layers (never typed by hand): :attr:`geometry`, :attr:`receptive_field`,
+:attr:`first_layer_window`. Overridable with defaults: :meth:`stem` (input -> first layer's
+input, e.g. an embedding; position-wise), :meth:`body` (stem output -> logits: trunk, then
+head; ``forward`` is ``body(stem(x))``), :meth:`first_layer`,
+:meth:`prepare` (input statistics from training batches), :meth:`training_step` (loss of a
+batch; binary cross-entropy on labelled rows), :meth:`predict_proba` (sigmoid of the logits).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from models.blocks import ConvBlock, Geometry, trace
+from models.encodings import encode
+
+
+class SeqModel(nn.Module):
+    input_encoding = "onehot"
+    encoding_args: dict = {}
+    per_nucleotide = False
+    uses_unlabelled = False
+    fit_strategy = "gradient"
+
+    def __init__(self, n_targets: int, seq_length: int):
+        super().__init__()
+        self.n_targets, self.seq_length = n_targets, seq_length
+
+    # ------------------------------------------------------------ inputs and outputs
+    def encode(self, codes: torch.Tensor) -> torch.Tensor:
+        """(B, L) uint8 codes (A C G T N = 0..4) -> this model's input, on the codes' device."""
+        return encode(self.input_encoding, codes, **self.encoding_args)
+
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        """The model input -> what the first convolution reads (identity for one-hot input)."""
+        return x
+
+    def body(self, h: torch.Tensor) -> torch.Tensor:
+        """What the first convolution reads -> logits (trunk, then head)."""
+        return self.head(self.trunk(h))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(self.stem(x))
+
+    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities per target (and base); a model whose classifier is not a torch layer
+        overrides this."""
+        return torch.sigmoid(self(x).float())
+
+    def training_step(self, x: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+        """The loss of one training batch: binary cross-entropy on the rows with labels."""
+        logits = self(x)
+        if not labelled.any():
+            return logits.float().sum() * 0
+        return F.binary_cross_entropy_with_logits(logits[labelled].float(), targets[labelled])
+
+    def prepare(self, batches) -> None:
+        """Runs once on a stream of training batches before training (input statistics)."""
+
+    # ------------------------------------------------------------ motifs and geometry
+    @property
+    def first_block(self) -> ConvBlock | None:
+        """The convolution whose filters become motifs (None: the model has none)."""
+        trunk = getattr(self, "trunk", None)
+        blocks = [m for m in trunk.modules() if isinstance(m, ConvBlock)] if trunk is not None else []
+        return blocks[0] if blocks else None
+
+    def first_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """First-layer activations after the non-linearity, before pooling: (B, filters, L')."""
+        return self.first_block.activations(self.stem(x))
+
+    @property
+    def first_layer_window(self) -> tuple[int, int, int]:
+        """(width, stride, padding) of the first layer in input bases."""
+        conv = self.first_block.conv
+        return (conv.dilation[0] * (conv.kernel_size[0] - 1) + 1, conv.stride[0], conv.padding[0])
+
+    @property
+    def geometry(self) -> Geometry:
+        """Output geometry of the whole model on its ``seq_length`` input (see models.blocks)."""
+        return trace(self, Geometry.of_input(self.seq_length))
+
+    @property
+    def receptive_field(self) -> int:
+        """Input bases one output (a sequence's prediction, or one base's) depends on."""
+        return self.geometry.field
+
+
+@torch.no_grad()
+def _linearised(model: SeqModel) -> SeqModel:
+    """A copy whose gradient support is the structural receptive field: max-pools averaged,
+    activations and dropout removed (they zero gradients by chance, not by structure)."""
+    import copy
+    clone = copy.deepcopy(model).double().eval()
+    for name, module in list(clone.named_modules()):
+        parent = clone.get_submodule(name.rsplit(".", 1)[0]) if "." in name else clone
+        leaf = name.rsplit(".", 1)[-1]
+        if isinstance(module, nn.MaxPool1d):
+            setattr(parent, leaf, nn.AvgPool1d(module.kernel_size, module.stride, module.padding)
+                    if module.dilation == 1 else _DilatedAverage(module))
+        elif isinstance(module, (nn.ReLU, nn.GELU, nn.ELU, nn.Dropout)):
+            setattr(parent, leaf, nn.Identity())
+    return clone
+
+
+class _DilatedAverage(nn.Module):
+    """Average over a dilated window (stands in for a dilated max-pool when measuring)."""
+
+    def __init__(self, pool: nn.MaxPool1d):
+        super().__init__()
+        self.pool = pool
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, d, p = self.pool.kernel_size, self.pool.dilation, self.pool.padding
+        channels = x.shape[1]
+        weight = torch.ones(channels, 1, k, dtype=x.dtype, device=x.device) / k
+        return F.conv1d(x, weight, stride=self.pool.stride, padding=p, dilation=d, groups=channels)
+
+
+def measured_receptive_field(model: SeqModel, seed: int = 0) -> int:
+    """The receptive field measured by back-propagation on a random input: the span of input
+    positions with a non-zero gradient of the central output position (per nucleotide) or of
+    the output (per sequence), on a linearised copy of the model. Measured at the stem's output
+    (one-hot input, or the embedding of integer codes), which is position-wise."""
+    clone = _linearised(model)
+    codes = torch.randint(0, 4, (1, model.seq_length), generator=torch.Generator().manual_seed(seed))
+    h = clone.stem(clone.encode(codes)).double().detach().requires_grad_(True)
+    out = clone.body(h)
+    focus = out[..., out.shape[-1] // 2] if clone.per_nucleotide else out
+    focus.sum().backward()
+    support = torch.nonzero(h.grad.abs().sum(dim=(0, 1)) > 0).ravel()
+    return int(support[-1] - support[0] + 1) if len(support) else 0

@@ -1,0 +1,197 @@
+"""Building blocks shared by the model families, and the geometry that follows from them.
+
+A model file states its architecture with these blocks: a ``trunk`` of :class:`ConvBlock`
+layers (convolution -> normalisation -> activation -> pooling -> dropout) and a head
+(:class:`DenseHead` over the flattened trunk for one prediction per sequence,
+:class:`PositionwiseHead` for one prediction per nucleotide).
+
+:func:`trace` walks a module in forward order and composes each layer's kernel, stride,
+dilation and padding into a :class:`Geometry`: how many input bases one output position sees
+(its receptive field), the step between neighbouring output positions in input bases, where
+the first output's window starts, and the output length. Recurrent, attention and flattening
+layers make each output see all the input that reaches them. A module's children are walked in
+the order they were registered, which must be forward order; a module that is not a plain
+sequence of layers (parallel branches, a flattening head) defines ``trace_geometry(g)``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+import torch
+import torch.nn as nn
+
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "elu": nn.ELU, "none": nn.Identity}
+GLOBAL_LAYERS = (nn.LSTM, nn.GRU, nn.RNN, nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.Flatten)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Output position i sees input bases ``[start + i * jump, start + i * jump + field)`` of an
+    input of ``input_length`` bases; ``length`` is the number of output positions.
+
+    A recurrent, attention or flattening layer makes every output see all the input that reaches
+    it: :meth:`whole` sets ``field`` to that span and ``jump`` to 0.
+    """
+    input_length: int
+    length: int
+    field: int = 1
+    jump: Fraction = Fraction(1)
+    start: Fraction = Fraction(0)
+
+    @classmethod
+    def of_input(cls, length: int) -> "Geometry":
+        return cls(length, length)
+
+    def conv(self, kernel: int, stride: int = 1, dilation: int = 1, padding: int = 0) -> "Geometry":
+        span = dilation * (kernel - 1) + 1
+        length = (self.length + 2 * padding - span) // stride + 1
+        return replace(self, length=length, field=self.field + int((span - 1) * self.jump),
+                       jump=self.jump * stride, start=self.start - padding * self.jump)
+
+    def transposed(self, kernel: int, stride: int, dilation: int = 1, padding: int = 0,
+                   output_padding: int = 0) -> "Geometry":
+        """Upsampling: an output sees ceil(span / stride) input positions (exact when the
+        kernel is a multiple of the stride, as in every model here)."""
+        span = dilation * (kernel - 1) + 1
+        length = (self.length - 1) * stride - 2 * padding + span + output_padding
+        reach = -(-span // stride)
+        first = -(-(padding - span + 1) // stride)
+        return replace(self, length=length, field=self.field + int((reach - 1) * self.jump),
+                       jump=self.jump / stride, start=self.start + first * self.jump)
+
+    def covered(self) -> tuple[int, int]:
+        """First and last + 1 input base that reaches some output position."""
+        first = max(0, int(self.start))
+        last = min(self.input_length, int(self.start + (self.length - 1) * self.jump) + self.field)
+        return first, last
+
+    def whole(self, length: int | None = None) -> "Geometry":
+        first, last = self.covered()
+        return replace(self, length=self.length if length is None else length, field=last - first,
+                       jump=Fraction(0), start=Fraction(first))
+
+
+def _pair(value) -> int:
+    return value[0] if isinstance(value, tuple) else value
+
+
+def _padding(layer) -> int:
+    p = layer.padding
+    if p == "same":
+        span = _pair(getattr(layer, "dilation", 1)) * (_pair(layer.kernel_size) - 1)
+        return span // 2
+    if p == "valid":
+        return 0
+    return _pair(p)
+
+
+def trace(module: nn.Module, g: Geometry) -> Geometry:
+    """The geometry after ``module`` applied to input of geometry ``g``."""
+    if hasattr(module, "trace_geometry"):
+        return module.trace_geometry(g)
+    if isinstance(module, nn.Conv1d):
+        return g.conv(_pair(module.kernel_size), _pair(module.stride), _pair(module.dilation), _padding(module))
+    if isinstance(module, nn.ConvTranspose1d):
+        return g.transposed(_pair(module.kernel_size), _pair(module.stride), _pair(module.dilation),
+                            _padding(module), _pair(module.output_padding))
+    if isinstance(module, (nn.MaxPool1d, nn.AvgPool1d)):
+        stride = _pair(module.stride) or _pair(module.kernel_size)
+        return g.conv(_pair(module.kernel_size), stride, _pair(getattr(module, "dilation", 1)), _pair(module.padding))
+    if isinstance(module, GLOBAL_LAYERS):
+        return g.whole()
+    for child in module.children():
+        g = trace(child, g)
+    return g
+
+
+# ---------------------------------------------------------------- blocks
+class ConvBlock(nn.Sequential):
+    """Convolution -> [normalisation] -> activation -> [max-pool] -> [dropout].
+
+    ``padding`` "valid" (none), "same" (output as long as the input at stride 1) or a number.
+    ``pool_stride`` defaults to the pool width (non-overlapping). :meth:`activations` stops
+    after the activation: what motif extraction reads (before pooling).
+    """
+
+    def __init__(self, inputs: int, filters: int, width: int, *, stride: int = 1, dilation: int = 1,
+                 padding: str | int = "valid", norm: str | None = None, activation: str = "relu",
+                 pool: int = 1, pool_stride: int | None = None, pool_dilation: int = 1,
+                 pool_padding: int = 0, dropout: float = 0.0, bias: bool = True):
+        layers = {"conv": nn.Conv1d(inputs, filters, width, stride=stride, dilation=dilation,
+                                    padding=dilation * (width - 1) // 2 if padding == "same" else
+                                    (0 if padding == "valid" else padding), bias=bias)}
+        if norm == "batch":
+            layers["norm"] = nn.BatchNorm1d(filters)
+        layers["act"] = ACTIVATIONS[activation]()
+        if pool > 1:
+            layers["pool"] = nn.MaxPool1d(pool, stride=pool_stride or pool, dilation=pool_dilation,
+                                          padding=pool_padding)
+        if dropout:
+            layers["drop"] = nn.Dropout(dropout)
+        super().__init__()
+        for name, layer in layers.items():
+            self.add_module(name, layer)
+
+    def activations(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv(x)
+        if hasattr(self, "norm"):
+            x = self.norm(x)
+        return self.act(x)
+
+
+def conv_stack(inputs: int, filters, widths, *, pools=None, dropouts=None, **common) -> nn.Sequential:
+    """ConvBlocks with per-layer filters, widths, pools and dropouts and shared settings."""
+    n = len(filters)
+    pools, dropouts = pools or [1] * n, dropouts or [0.0] * n
+    blocks, channels = [], inputs
+    for f, w, p, d in zip(filters, widths, pools, dropouts):
+        blocks.append(ConvBlock(channels, f, w, pool=p, dropout=d, **common))
+        channels = f
+    return nn.Sequential(*blocks)
+
+
+class DenseHead(nn.Module):
+    """Flatten -> fully connected layers (each -> [batch norm] -> activation -> [dropout]) ->
+    the output layer (one logit per target). ``hidden`` empty: the output layer alone.
+    ``last_hidden`` is the last hidden block (DeepSEA's L1 penalty reads its activations)."""
+
+    def __init__(self, inputs: int, hidden, n_targets: int, *, norm: str | None = None,
+                 activation: str = "relu", dropout=0.0, bias: bool = True):
+        super().__init__()
+        dropouts = dropout if isinstance(dropout, (list, tuple)) else [dropout] * len(hidden)
+        layers = []
+        for units, p in zip(hidden, dropouts):
+            block = [nn.Linear(inputs, units, bias=bias)]
+            block += [nn.BatchNorm1d(units)] if norm == "batch" else []
+            block += [ACTIVATIONS[activation]()] + ([nn.Dropout(p)] if p else [])
+            layers.append(nn.Sequential(*block))
+            inputs = units
+        self.hidden = nn.Sequential(*layers)
+        self.last_hidden = layers[-1] if layers else None
+        self.output = nn.Linear(inputs, n_targets)
+
+    def trace_geometry(self, g: Geometry) -> Geometry:
+        return g.whole(length=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.hidden(x.flatten(1)))
+
+
+class PositionwiseHead(nn.Module):
+    """Per-nucleotide head: fully connected layers applied at every position (1x1
+    convolutions): ``hidden`` units with activation and dropout, then one logit per target."""
+
+    def __init__(self, inputs: int, hidden: int, n_targets: int, *, dropout: float = 0.0,
+                 activation: str = "relu"):
+        super().__init__()
+        self.hidden = nn.Sequential(nn.Conv1d(inputs, hidden, 1), ACTIVATIONS[activation](),
+                                    *([nn.Dropout(dropout)] if dropout else []))
+        self.output = nn.Conv1d(hidden, n_targets, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.hidden(x))
+
+
+def output_length(module: nn.Module, seq_length: int) -> int:
+    return trace(module, Geometry.of_input(seq_length)).length

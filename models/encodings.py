@@ -1,0 +1,57 @@
+"""Input encodings: how (B, L) uint8 sequence codes (A C G T N = 0 1 2 3 4) become a model's
+input, on the codes' device. A model names one in ``input_encoding`` (settings in
+``encoding_args``); add one with :func:`encoding`.
+
+* ``onehot`` — (B, 4, L) float, channels A C G T, N = 0.25 in every channel (Basset);
+* ``codes`` — (B, L) int64, for models that embed bases themselves;
+* ``kmer_counts`` — (B, sum 4^k) float counts of every k-mer for each k in ``ks`` (windows with
+  an N are not counted), DanQ's k-mer baseline;
+* ``kmer_codes`` — (B, L - k + 1) int64 index of each overlapping k-mer (4^k for a window with
+  an N), for k-mer embeddings such as DSSDA's word2vec 3-mers.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from workflow_scripts.sequence import N_CODE, kmer_counts, one_hot
+
+ENCODINGS: dict[str, Callable[..., torch.Tensor]] = {}
+
+
+def encoding(name: str):
+    def add(fn):
+        ENCODINGS[name] = fn
+        return fn
+    return add
+
+
+def encode(name: str, codes: torch.Tensor, **settings) -> torch.Tensor:
+    if name not in ENCODINGS:
+        raise KeyError(f"unknown input encoding {name!r}; known: {', '.join(sorted(ENCODINGS))}")
+    return ENCODINGS[name](codes, **settings)
+
+
+@encoding("onehot")
+def _onehot(codes: torch.Tensor) -> torch.Tensor:
+    return one_hot(codes)
+
+
+@encoding("codes")
+def _codes(codes: torch.Tensor) -> torch.Tensor:
+    return codes.long()
+
+
+@encoding("kmer_counts")
+def _kmer_counts(codes: torch.Tensor, ks=(1, 2, 3, 4, 5)) -> torch.Tensor:
+    return torch.cat([kmer_counts(codes, k) for k in ks], dim=1)
+
+
+@encoding("kmer_codes")
+def _kmer_codes(codes: torch.Tensor, k: int = 3) -> torch.Tensor:
+    c = codes.long()
+    windows = c.unfold(1, k, 1)                                     # (B, L-k+1, k)
+    powers = 4 ** torch.arange(k - 1, -1, -1, device=codes.device)
+    index = (windows.clamp(max=3) * powers).sum(-1)
+    return torch.where((windows < N_CODE).all(-1), index, torch.full_like(index, 4 ** k))

@@ -1,0 +1,137 @@
+"""The model contract (models/base.py), checked for every model of config/models.yaml.
+
+Each model entry is built at its paper's shape (parameter count as cited) and at the ``smoke``
+profile's size, which is trained through the real engine on a small data set of its layout, saved,
+loaded and scored. A new model in the zoo is covered by adding its entry: no test of its own.
+"""
+from __future__ import annotations
+
+import copy
+import inspect
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from conftest import ROOT, write_toy_dataset
+from models import MODELS, build_model, n_parameters
+from models.base import SeqModel, measured_receptive_field
+from workflow_scripts.configuration import model_settings
+from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs
+from workflow_scripts.inference import load_trained, predict_split, write_trained
+from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader
+
+ZOO = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())
+SMOKE = {**ZOO, "profile": "smoke"}
+N_TARGETS = 3
+
+
+def default_length(family: str) -> int:
+    return inspect.signature(MODELS[family].__init__).parameters["seq_length"].default
+
+
+def smoke_model(name: str, n_targets: int = N_TARGETS) -> tuple[SeqModel, dict]:
+    entry = model_settings(SMOKE, name)
+    torch.manual_seed(0)
+    return build_model(entry["family"], n_targets, default_length(entry["family"]), **entry["args"]), entry
+
+
+def codes(model: SeqModel, batch: int = 2) -> torch.Tensor:
+    return torch.randint(0, 5, (batch, model.seq_length), generator=torch.Generator().manual_seed(1)).to(torch.uint8)
+
+
+def test_registry():
+    assert {"basset", "deepsea", "danq", "dilated"} <= set(MODELS)
+    with pytest.raises(KeyError, match="unknown model family"):
+        build_model("nope", 3, 100)
+
+
+@pytest.mark.parametrize("name", sorted(ZOO["models"]))
+def test_paper_shape_has_the_cited_parameter_count(name):
+    entry = ZOO["models"][name]
+    assert entry.get("cite") and entry.get("parameters"), f"{name}: every model cites its paper and parameter count"
+    count = entry["parameters"]
+    model = build_model(entry["family"], count["targets"], default_length(entry["family"]), **entry["args"])
+    assert n_parameters(model) == count["count"], count["source"]
+    assert model.__doc__ or type(model).__module__ and inspect.getmodule(type(model)).__doc__
+
+
+@pytest.mark.parametrize("name", sorted(ZOO["models"]))
+def test_outputs_first_layer_and_receptive_field(name):
+    model, _ = smoke_model(name)
+    model.eval()
+    x = model.encode(codes(model))
+    out = model(x)
+    assert out.shape == ((2, N_TARGETS, model.seq_length) if model.per_nucleotide else (2, N_TARGETS))
+    probs = model.predict_proba(x)
+    assert probs.shape == out.shape and ((probs >= 0) & (probs <= 1)).all()
+    if model.first_block is not None:
+        width, stride, padding = model.first_layer_window
+        act = model.first_layer(x)
+        assert act.shape[0] == 2 and act.shape[1] == model.first_block.conv.out_channels
+        assert act.shape[2] == (model.seq_length + 2 * padding - width) // stride + 1
+        assert (act >= 0).all()                                    # after the non-linearity
+    assert model.receptive_field == measured_receptive_field(model)
+
+
+@pytest.mark.parametrize("name", sorted(ZOO["models"]))
+def test_every_parameter_learns_from_one_training_step(name):
+    model, _ = smoke_model(name)
+    model.train()
+    batch = codes(model, 4)
+    shape = (4, N_TARGETS, model.seq_length) if model.per_nucleotide else (4, N_TARGETS)
+    targets = (torch.rand(shape, generator=torch.Generator().manual_seed(2)) < 0.3).float()
+    loss = model.training_step(model.encode(batch), targets, torch.ones(4, dtype=torch.bool))
+    loss.backward()
+    silent = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.any())]
+    assert torch.isfinite(loss) and not silent, f"no gradient reaches {silent}"
+
+
+@pytest.mark.parametrize("name", sorted(ZOO["models"]))
+def test_smoke_training_saves_a_model_that_loads_and_predicts_the_same(name, tmp_path):
+    entry = model_settings(SMOKE, name)
+    family = entry["family"]
+    probe = build_model(family, N_TARGETS, default_length(family), **entry["args"])
+    data = write_toy_dataset(tmp_path / "d.h5", {"train": 48, "valid": 16, "test": 8},
+                             length=default_length(family), per_nucleotide=probe.per_nucleotide)
+    outputs = TrainOutputs(tmp_path / "m" / "weights.pt", tmp_path / "m" / "model.json", tmp_path / "m" / "log.tsv")
+    trainer = Trainer(data, outputs, family, entry["args"], TrainConfig.from_dict(entry["train"]))
+    before = copy.deepcopy(trainer.model.state_dict())
+    trainer.run()
+    after = trainer.model.state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before), "training changed nothing"
+    assert not outputs.checkpoint.exists() and outputs.train_log.exists()
+
+    loaded, meta = load_trained(outputs.weights, outputs.meta, "cpu", data)
+    assert meta["family"] == family and meta["targets"] == ["t0", "t1", "t2"]
+    reader = SplitReader(data, "test")
+    device = torch.device("cpu")
+    ours = predict_split(trainer.model.eval(), reader, device, batch_size=4, rc_average=True)
+    theirs = predict_split(loaded, reader, device, batch_size=4, rc_average=True)
+    np.testing.assert_array_equal(ours.probs, theirs.probs)
+    assert ours.probs.shape[1] == N_TARGETS and np.isfinite(theirs.loss)
+
+    # saving again gives the same bytes: weights depend only on the tensors
+    write_trained(loaded.state_dict(), meta, tmp_path / "again.pt", tmp_path / "again.json")
+    assert (tmp_path / "again.pt").read_bytes() == outputs.weights.read_bytes()
+
+
+def test_labels_reach_the_loss_in_the_layout_of_the_data_set(tmp_path):
+    """Per-nucleotide data sets give (B, T, L) targets, per-sequence ones (B, T)."""
+    for per_nucleotide in (False, True):
+        data = write_toy_dataset(tmp_path / f"{per_nucleotide}.h5", {"train": 8, "valid": 4, "test": 4},
+                                 length=100, per_nucleotide=per_nucleotide)
+        reader = SplitReader(data, "train")
+        batch = next(iter(make_loader(BatchStream(reader, 8, shuffle=False), 0, False)))
+        targets = batch_targets(batch, reader, torch.device("cpu"))
+        assert targets.shape == ((8, 3, 100) if per_nucleotide else (8, 3))
+        assert 0 < targets.mean() < 1
+
+
+# ---------------------------------------------------------------- what a family adds to the contract
+def test_danq_jaspar_initialisation_puts_motifs_in_kernels():
+    m = build_model("danq", 3, 200, conv_filters=6, conv_width=30, lstm_units=4, hidden=8, jaspar_init=3, seed=1)
+    w = m.first_block.conv.weight.detach()
+    assert (w[:3].abs().max(dim=1).values > 0.3).any(dim=1).all()   # frequency - 0.25 somewhere
+    assert (w[3:].abs() <= 0.05).all() and (m.first_block.conv.bias[:3] <= 0).all()

@@ -1,0 +1,48 @@
+"""Training settings: what a ``train:`` entry of config/models.yaml may say (unknown keys refused)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from workflow_scripts.cli import InputError
+
+
+@dataclass
+class TrainConfig:
+    """Training hyperparameters; config/models.yaml gives each model its paper's values."""
+    optimizer: str = "rmsprop"        # rmsprop, sgd, adam, adamw
+    lr: float = 1e-3
+    optimizer_args: dict = field(default_factory=dict)
+    weight_decay: float = 0.0
+    lr_decay: float = 0.0             # inverse-time decay per step: lr / (1 + decay * step)
+    warmup_steps: int = 0             # linear warm-up over this many optimiser steps
+    batch_size: int = 100
+    grad_accumulation: int = 1        # optimiser step every this many batches
+    max_epochs: int = 60
+    patience: int = 5
+    min_delta: float = 0.0
+    batches_per_epoch: int | None = None
+    max_kernel_norm: float | None = None   # DeepSEA: every convolution kernel's norm <= this
+    hidden_l1: float = 0.0            # L1 on the activations of the model's ``last_hidden`` layer
+    prior_output_bias: bool = False   # output biases start at logit(training prevalence)
+    rc_augment: bool = True
+    label_fraction: float = 1.0       # semi-supervised runs: share of training rows with labels
+    seed: int = 1
+    workers: int = 2
+    buffer_chunks: int = 8
+    compile: bool = False
+    deterministic: bool = True
+    eval_stride: int = 1              # per-nucleotide validation: score every eval_stride-th base
+    bn_recalibrate_batches: int = 0   # >0: recompute BatchNorm statistics on this many training
+                                      # batches before each validation ("precise BN")
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        unknown = sorted(set(values) - set(cls.names()))
+        if unknown:
+            raise InputError(f"unknown training setting(s): {', '.join(unknown)}; "
+                             f"known: {', '.join(cls.names())}")
+        return cls(**values)

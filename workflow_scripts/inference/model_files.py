@@ -1,0 +1,55 @@
+"""A trained model on disk: ``weights.pt`` (state dict) and ``model.json`` (how to rebuild it).
+
+``model.json`` holds ``family``, ``args`` (constructor settings), ``targets``, ``categories``,
+``seq_length``, ``train`` (the training settings) and ``dataset`` (the build id of the data set
+it was trained on, :func:`workflow_scripts.dataset_layout.build_id`). Weights are written through
+an in-memory buffer so that identical tensors give identical bytes (``torch.save`` to a path
+names the archive's records after the file) and load with ``torch.load(weights_only=True)``.
+"""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import torch
+
+from models import build_model
+from workflow_scripts.cli import InputError
+from workflow_scripts.dataset_layout import build_id
+from workflow_scripts.io_utils import atomic_output
+
+
+def save_torch(obj, path: str | Path) -> None:
+    """``torch.save`` atomically, with bytes that depend only on ``obj``."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    with atomic_output(path, suffix=".pt") as tmp:
+        tmp.write_bytes(buffer.getvalue())
+
+
+def write_trained(state_dict: dict, meta: dict, weights: str | Path, meta_path: str | Path) -> None:
+    save_torch(state_dict, weights)
+    with atomic_output(meta_path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=str))
+
+
+def read_meta(meta_path: str | Path) -> dict:
+    try:
+        return json.loads(Path(meta_path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{meta_path}: not a readable model.json ({err})") from None
+
+
+def load_trained(weights: str | Path, meta_path: str | Path, device="cpu",
+                 dataset: str | Path | None = None) -> tuple[torch.nn.Module, dict]:
+    """The model (in eval mode, on ``device``) and its ``model.json``.
+
+    With ``dataset``, refuses a model trained on another build of that data set."""
+    meta = read_meta(meta_path)
+    if dataset is not None and meta.get("dataset") != build_id(dataset):
+        raise InputError(f"{weights}: trained on another build of {dataset} (the data set was rebuilt "
+                         f"since); retrain it (snakemake --forcerun train_model ...)")
+    model = build_model(meta["family"], len(meta["targets"]), meta["seq_length"], **meta["args"])
+    model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+    return model.to(device).eval(), meta

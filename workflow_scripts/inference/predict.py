@@ -1,0 +1,68 @@
+"""Predictions of a trained model for any iterable of (B, L) code batches, or a data-set split."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from workflow_scripts.inference.device import autocast_for
+from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader
+from workflow_scripts.sequence import reverse_complement
+
+
+@torch.no_grad()
+def predict_codes(model, codes: torch.Tensor, *, rc_average: bool) -> torch.Tensor:
+    """Probabilities for one batch of codes on the model's device: (B, T), or (B, T, L) per
+    nucleotide. With ``rc_average`` the reverse complement's prediction is averaged in (flipped
+    back per nucleotide), as DeepSEA and DanQ did at test time."""
+    p = model.predict_proba(model.encode(codes))
+    if rc_average:
+        rc = model.predict_proba(model.encode(reverse_complement(codes)))
+        p = (p + (rc.flip(-1) if model.per_nucleotide else rc)) / 2
+    return p
+
+
+def predict_batches(model, batches: Iterable, device, *, rc_average: bool, autocast=None) -> Iterator[np.ndarray]:
+    """float32 probabilities per batch of codes (numpy arrays or tensors), in order."""
+    model.eval()
+    for codes in batches:
+        codes = torch.as_tensor(codes).to(device, non_blocking=True)
+        with autocast or autocast_for(device):
+            p = predict_codes(model, codes, rc_average=rc_average)
+        yield p.float().cpu().numpy()
+
+
+@dataclass
+class SplitPredictions:
+    """A split's probabilities and 0/1 labels in row order (per nucleotide: one row per scored
+    base, every ``eval_stride``-th of each window), and the mean binary cross-entropy."""
+    probs: np.ndarray
+    labels: np.ndarray
+    loss: float
+
+
+@torch.no_grad()
+def predict_split(model, reader: SplitReader, device, *, batch_size: int, rc_average: bool, workers: int = 0,
+                  eval_stride: int = 1, max_batches: int | None = None, autocast=None) -> SplitPredictions:
+    model.eval()
+    stream = BatchStream(reader, batch_size, shuffle=False, max_batches=max_batches)
+    probs, labels, loss_sum, rows = [], [], 0.0, 0
+    for batch in make_loader(stream, workers, device.type == "cuda"):
+        codes = batch["codes"].to(device, non_blocking=True)
+        targets = batch_targets(batch, reader, device)
+        with autocast or autocast_for(device):
+            p = predict_codes(model, codes, rc_average=rc_average).float()
+        loss_sum += F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), targets).item() * len(codes)
+        rows += len(codes)
+        if reader.per_nucleotide:
+            p = p[..., ::eval_stride].transpose(1, 2).reshape(-1, p.shape[1])
+            targets = targets[..., ::eval_stride].transpose(1, 2).reshape(-1, targets.shape[1])
+        probs.append(p.cpu().numpy().astype(np.float32))
+        labels.append(targets.cpu().numpy().astype(np.uint8))
+    n_targets = len(reader.targets)
+    if not probs:
+        return SplitPredictions(np.zeros((0, n_targets), np.float32), np.zeros((0, n_targets), np.uint8), float("nan"))
+    return SplitPredictions(np.concatenate(probs), np.concatenate(labels), loss_sum / rows)
