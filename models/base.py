@@ -13,6 +13,8 @@ Declared by class attributes (defaults in brackets):
 ``per_nucleotide`` [False]     False: ``forward`` returns (B, T) logits; True: (B, T, L)
 ``uses_unlabelled`` [False]    True: :meth:`training_step` also uses rows without labels
 ``fit_strategy`` ["gradient"]  how the engine fits it (``workflow_scripts.engine.fitting``)
+``motif_layer`` [True]         whether a first convolution's filters can become motifs (the
+                               rules plan ``filter_motifs``/``tomtom`` only for such models)
 
 Set by the constructor:
 
@@ -35,8 +37,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.blocks import ConvBlock, Geometry, trace
-from models.encodings import encode
+from models.blocks import ConvBlock, Geometry, left_padding, trace
+from models.encodings import POSITIONAL, encode
 
 
 class SeqModel(nn.Module):
@@ -45,6 +47,7 @@ class SeqModel(nn.Module):
     per_nucleotide = False
     uses_unlabelled = False
     fit_strategy = "gradient"
+    motif_layer = True
 
     def __init__(self, n_targets: int, seq_length: int):
         super().__init__()
@@ -95,14 +98,19 @@ class SeqModel(nn.Module):
 
     @property
     def first_layer_window(self) -> tuple[int, int, int]:
-        """(width, stride, padding) of the first layer in input bases."""
+        """(width, stride, padding on the left) of the first layer in input bases: output i reads
+        input bases ``[i * stride - padding, i * stride - padding + width)``."""
         conv = self.first_block.conv
-        return (conv.dilation[0] * (conv.kernel_size[0] - 1) + 1, conv.stride[0], conv.padding[0])
+        return (conv.dilation[0] * (conv.kernel_size[0] - 1) + 1, conv.stride[0], left_padding(conv))
 
     @property
     def geometry(self) -> Geometry:
-        """Output geometry of the whole model on its ``seq_length`` input (see models.blocks)."""
-        return trace(self, Geometry.of_input(self.seq_length))
+        """Output geometry of the whole model on its ``seq_length`` input (see models.blocks).
+        A model whose input encoding is not positional (k-mer counts) sees the whole input."""
+        start = Geometry.of_input(self.seq_length)
+        if not POSITIONAL[self.input_encoding]:
+            return start.whole(length=1)
+        return trace(self, start)
 
     @property
     def receptive_field(self) -> int:
@@ -119,7 +127,9 @@ def _linearised(model: SeqModel) -> SeqModel:
     for name, module in list(clone.named_modules()):
         parent = clone.get_submodule(name.rsplit(".", 1)[0]) if "." in name else clone
         leaf = name.rsplit(".", 1)[-1]
-        if isinstance(module, nn.MaxPool1d):
+        if isinstance(module, nn.AdaptiveMaxPool1d):
+            setattr(parent, leaf, nn.AdaptiveAvgPool1d(module.output_size))
+        elif isinstance(module, nn.MaxPool1d):
             setattr(parent, leaf, nn.AvgPool1d(module.kernel_size, module.stride, module.padding)
                     if module.dilation == 1 else _DilatedAverage(module))
         elif isinstance(module, (nn.ReLU, nn.GELU, nn.ELU, nn.Dropout)):
@@ -146,11 +156,28 @@ def measured_receptive_field(model: SeqModel, seed: int = 0) -> int:
     positions with a non-zero gradient of the central output position (per nucleotide) or of
     the output (per sequence), on a linearised copy of the model. Measured at the stem's output
     (one-hot input, or the embedding of integer codes), which is position-wise."""
-    clone = _linearised(model)
     codes = torch.randint(0, 4, (1, model.seq_length), generator=torch.Generator().manual_seed(seed))
+    if not POSITIONAL[model.input_encoding]:
+        return _measured_by_mutation(model.eval(), codes)
+    clone = _linearised(model)
     h = clone.stem(clone.encode(codes)).double().detach().requires_grad_(True)
     out = clone.body(h)
     focus = out[..., out.shape[-1] // 2] if clone.per_nucleotide else out
     focus.sum().backward()
     support = torch.nonzero(h.grad.abs().sum(dim=(0, 1)) > 0).ravel()
+    return int(support[-1] - support[0] + 1) if len(support) else 0
+
+
+@torch.no_grad()
+def _measured_by_mutation(model: SeqModel, codes: torch.Tensor) -> int:
+    """For inputs that are not positional (k-mer counts): the span of positions whose mutation
+    changes the output (the central one, per nucleotide)."""
+    n = codes.shape[1]
+    mutants = codes.repeat(n, 1)
+    mutants[torch.arange(n), torch.arange(n)] = (codes[0] + 1) % 4
+    ref = model(model.encode(codes))
+    out = model(model.encode(mutants))
+    if model.per_nucleotide:
+        ref, out = ref[..., n // 2], out[..., n // 2]
+    support = torch.nonzero((out - ref).abs().flatten(1).amax(1) > 0).ravel()
     return int(support[-1] - support[0] + 1) if len(support) else 0

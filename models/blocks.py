@@ -22,7 +22,8 @@ import torch
 import torch.nn as nn
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "elu": nn.ELU, "none": nn.Identity}
-GLOBAL_LAYERS = (nn.LSTM, nn.GRU, nn.RNN, nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.Flatten)
+GLOBAL_LAYERS = (nn.LSTM, nn.GRU, nn.RNN, nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.Flatten,
+                 nn.AdaptiveMaxPool1d, nn.AdaptiveAvgPool1d)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def _pair(value) -> int:
     return value[0] if isinstance(value, tuple) else value
 
 
-def _padding(layer) -> int:
+def left_padding(layer) -> int:
     p = layer.padding
     if p == "same":
         span = _pair(getattr(layer, "dilation", 1)) * (_pair(layer.kernel_size) - 1)
@@ -91,10 +92,11 @@ def trace(module: nn.Module, g: Geometry) -> Geometry:
     if hasattr(module, "trace_geometry"):
         return module.trace_geometry(g)
     if isinstance(module, nn.Conv1d):
-        return g.conv(_pair(module.kernel_size), _pair(module.stride), _pair(module.dilation), _padding(module))
+        out = g.conv(_pair(module.kernel_size), _pair(module.stride), _pair(module.dilation), left_padding(module))
+        return replace(out, length=g.length) if module.padding == "same" else out
     if isinstance(module, nn.ConvTranspose1d):
         return g.transposed(_pair(module.kernel_size), _pair(module.stride), _pair(module.dilation),
-                            _padding(module), _pair(module.output_padding))
+                            left_padding(module), _pair(module.output_padding))
     if isinstance(module, (nn.MaxPool1d, nn.AvgPool1d)):
         stride = _pair(module.stride) or _pair(module.kernel_size)
         return g.conv(_pair(module.kernel_size), stride, _pair(getattr(module, "dilation", 1)), _pair(module.padding))
@@ -118,9 +120,9 @@ class ConvBlock(nn.Sequential):
                  padding: str | int = "valid", norm: str | None = None, activation: str = "relu",
                  pool: int = 1, pool_stride: int | None = None, pool_dilation: int = 1,
                  pool_padding: int = 0, dropout: float = 0.0, bias: bool = True):
+        # "same" as Keras/PyTorch: an even span pads one more base on the right
         layers = {"conv": nn.Conv1d(inputs, filters, width, stride=stride, dilation=dilation,
-                                    padding=dilation * (width - 1) // 2 if padding == "same" else
-                                    (0 if padding == "valid" else padding), bias=bias)}
+                                    padding=0 if padding == "valid" else padding, bias=bias)}
         if norm == "batch":
             layers["norm"] = nn.BatchNorm1d(filters)
         layers["act"] = ACTIVATIONS[activation]()
@@ -140,13 +142,14 @@ class ConvBlock(nn.Sequential):
         return self.act(x)
 
 
-def conv_stack(inputs: int, filters, widths, *, pools=None, dropouts=None, **common) -> nn.Sequential:
-    """ConvBlocks with per-layer filters, widths, pools and dropouts and shared settings."""
+def conv_stack(inputs: int, filters, widths, *, pools=None, dropouts=None, dilations=None,
+               **common) -> nn.Sequential:
+    """ConvBlocks with per-layer filters, widths, pools, dropouts and dilations and shared settings."""
     n = len(filters)
-    pools, dropouts = pools or [1] * n, dropouts or [0.0] * n
+    pools, dropouts, dilations = pools or [1] * n, dropouts or [0.0] * n, dilations or [1] * n
     blocks, channels = [], inputs
-    for f, w, p, d in zip(filters, widths, pools, dropouts):
-        blocks.append(ConvBlock(channels, f, w, pool=p, dropout=d, **common))
+    for f, w, p, d, dil in zip(filters, widths, pools, dropouts, dilations):
+        blocks.append(ConvBlock(channels, f, w, pool=p, dropout=d, dilation=dil, **common))
         channels = f
     return nn.Sequential(*blocks)
 

@@ -10,6 +10,13 @@ positions; 52,843,119 parameters at 919 targets (derived from the architecture; 
 no count). The last five input bases reach no output (the pools drop a remainder): the
 receptive field is 995 bp.
 
+The same family gives Gupta's variants (thesis Appendix E.1, Table 7.2.1; config/models.yaml):
+``conv3`` — his DeepSEA reimplementation with *same* padding and a 919-unit hidden layer
+(60,472,479 parameters; the padding and the hidden size follow from the count), and ``dilated3``
+— Conv3 with dilations 1, 3, 9 and 120, 240, 360 filters (22,284,639; the thesis gives the shape
+only in words, this layout is inferred from the count). Gupta names BN among his searched
+settings (Table 7.3.1) but the counts leave no room for affine BatchNorm, so there is none.
+
 Training as DeepSEA's Torch code (run.sh / main.lua): weights from U(-0.05, 0.05), SGD with
 momentum 0.9, learning rate 1 decayed as 1 / (1 + 8e-7 * step), L2 penalty 5e-7 (weight decay
 1e-6), an L1 penalty of 1e-8 on the last hidden layer's activations, kernel max-norm 0.9, batch
@@ -28,10 +35,10 @@ from models.blocks import DenseHead, conv_stack, output_length
 class DeepSEA(SeqModel):
     def __init__(self, n_targets: int, seq_length: int = 1000, conv_filters=(320, 480, 960),
                  conv_width: int = 8, pool_width: int = 4, dropout=(0.2, 0.2, 0.5), hidden: int = 925,
-                 init_range: float | None = 0.05):
+                 init_range: float | None = 0.05, padding: str = "valid", dilations=(1, 1, 1)):
         super().__init__(n_targets, seq_length)
         self.trunk = conv_stack(4, conv_filters, [conv_width] * 3, pools=[pool_width, pool_width, 1],
-                                dropouts=dropout)
+                                dropouts=dropout, dilations=list(dilations), padding=padding)
         flat = conv_filters[-1] * output_length(self.trunk, seq_length)
         self.head = DenseHead(flat, [hidden], n_targets)
         self.output, self.last_hidden = self.head.output, self.head.last_hidden

@@ -18,11 +18,13 @@ import torch
 from workflow_scripts.sequence import N_CODE, kmer_counts, one_hot
 
 ENCODINGS: dict[str, Callable[..., torch.Tensor]] = {}
+POSITIONAL: dict[str, bool] = {}       # False: the encoding has no sequence axis (counts)
 
 
-def encoding(name: str):
+def encoding(name: str, positional: bool = True):
     def add(fn):
         ENCODINGS[name] = fn
+        POSITIONAL[name] = positional
         return fn
     return add
 
@@ -43,7 +45,7 @@ def _codes(codes: torch.Tensor) -> torch.Tensor:
     return codes.long()
 
 
-@encoding("kmer_counts")
+@encoding("kmer_counts", positional=False)
 def _kmer_counts(codes: torch.Tensor, ks=(1, 2, 3, 4, 5)) -> torch.Tensor:
     return torch.cat([kmer_counts(codes, k) for k in ks], dim=1)
 

@@ -90,6 +90,8 @@ def datasets_built_by(builder):
 
 
 ALL_MODELS = [(d, m) for d in DATASETS for m in models_of(d)]
+# models whose first-layer filters become motifs (models.base.SeqModel.motif_layer)
+MOTIF_MODELS = [(d, m) for d, m in ALL_MODELS if configuration.has_motif_layer(config, m)]
 MODEL_NAMES = sorted({m for _, m in ALL_MODELS})
 
 
@@ -231,7 +233,8 @@ def tomtom_targets():
 
 
 # rules/report.smk
-MODEL_FILES = ["train_log", "metrics", "eval_summary", "curves", "filters", "tomtom", "tomtom_summary", "logos"]
+MODEL_FILES = ["train_log", "metrics", "eval_summary", "curves"]
+MOTIF_FILES = ["filters", "tomtom", "tomtom_summary", "logos"]
 COMPARE_FILES = ["comparison_summary", "win_shares", "scatter_roc", "scatter_pr", "compare_by_category",
                  "training_curves"]
 
@@ -242,7 +245,9 @@ def report_manifest():
         "peak_counts": {s: path("peak_counts", sample=s) for s in SAMPLES},
         "datasets": {d: {"file": path("dataset", dataset=d),
                          "comparison": ({k: path(k, dataset=d) for k in COMPARE_FILES} if d in with_models else {}),
-                         "models": {m: {k: path(k, dataset=d, model=m) for k in MODEL_FILES} for m in models_of(d)}}
+                         "models": {m: {k: path(k, dataset=d, model=m)
+                                        for k in MODEL_FILES + (MOTIF_FILES if (d, m) in MOTIF_MODELS else [])}
+                                    for m in models_of(d)}}
                      for d in DATASETS},
         "truth": f"{DEMO['out_dir']}/truth.tsv" if DEMO["enabled"] else None,
     }

@@ -74,4 +74,4 @@ rule tomtom:
 
 rule motifs:
     input:
-        [path("tomtom", dataset=d, model=m) for d, m in ALL_MODELS],
+        [path("tomtom", dataset=d, model=m) for d, m in MOTIF_MODELS],

@@ -153,10 +153,15 @@ def test_the_demo_writes_only_below_its_own_directory(tmp_path):
         configuration.demo_outputs(config, read_sample_sheet(sheet))
 
 
-def test_every_model_has_a_smoke_profile_and_the_demo_plans():
+def test_every_model_is_tiny_in_the_smoke_profile_and_the_demo_plans():
+    from models import build_model, n_parameters
     zoo = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())
-    assert all("smoke" in spec["profiles"] for spec in zoo["models"].values())
     assert "smoke" in zoo["profiles"] and zoo["profiles"]["smoke"]["train"]["max_epochs"] == 1
+    smoke = {**zoo, "profile": "smoke"}
+    for name in zoo["models"]:
+        entry = configuration.model_settings(smoke, name)
+        assert entry["train"]["max_epochs"] == 1, name
+        assert n_parameters(build_model(entry["family"], 3, 1000, **entry["args"])) < 100_000, name
     plan = snakemake("-n", "--config", "profile=smoke").stdout
     assert "train_model" in plan
 

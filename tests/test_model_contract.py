@@ -17,6 +17,7 @@ import yaml
 from conftest import ROOT, write_toy_dataset
 from models import MODELS, build_model, n_parameters
 from models.base import SeqModel, measured_receptive_field
+from models.blocks import Geometry, trace
 from workflow_scripts.configuration import model_settings
 from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs
 from workflow_scripts.inference import load_trained, predict_split, write_trained
@@ -66,11 +67,13 @@ def test_outputs_first_layer_and_receptive_field(name):
     assert out.shape == ((2, N_TARGETS, model.seq_length) if model.per_nucleotide else (2, N_TARGETS))
     probs = model.predict_proba(x)
     assert probs.shape == out.shape and ((probs >= 0) & (probs <= 1)).all()
+    assert type(model).motif_layer == (model.first_block is not None)
     if model.first_block is not None:
         width, stride, padding = model.first_layer_window
         act = model.first_layer(x)
         assert act.shape[0] == 2 and act.shape[1] == model.first_block.conv.out_channels
-        assert act.shape[2] == (model.seq_length + 2 * padding - width) // stride + 1
+        assert act.shape[2] == trace(model.first_block.conv, Geometry.of_input(model.seq_length)).length
+        assert 0 <= padding < width and stride >= 1
         assert (act >= 0).all()                                    # after the non-linearity
     assert model.receptive_field == measured_receptive_field(model)
 

@@ -113,6 +113,12 @@ def model_settings(config: dict, name: str) -> dict:
     return merged
 
 
+def has_motif_layer(config: dict, name: str) -> bool:
+    """Whether a model's first-layer filters can become motifs (its family's ``motif_layer``)."""
+    from models import MODELS
+    return MODELS[config["models"][name]["family"]].motif_layer
+
+
 def constructor_settings(cls) -> set[str] | None:
     """Keyword arguments a model family accepts (None: any, it takes **kwargs)."""
     params = inspect.signature(cls.__init__).parameters

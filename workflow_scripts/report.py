@@ -124,6 +124,8 @@ def logo_grid(page_dir: Path, logos: Path, matched: pd.DataFrame) -> str:
 def model_section(page_dir: Path, dataset: str, model: str, files: dict[str, Path], evalue: float) -> str:
     parts = [f"<h3 id='{anchor(dataset, model)}'>{html.escape(model)} on {html.escape(dataset)}</h3>",
              f"<p>{html.escape(files['eval_summary'].read_text())}</p>", img(page_dir, files["curves"], 700)]
+    if "tomtom_summary" not in files:
+        return "".join(parts) + "<p>No convolution filters: no motifs for this model.</p>"
     s = pd.read_csv(files["tomtom_summary"], sep="\t")
     significant = s["significant"].fillna(False).astype(bool)
     matched = s[significant].sort_values("evalue")
@@ -178,7 +180,8 @@ def build_report(manifest: dict, out: Path, evalue: float, profile: str, planted
         parts.append(dataset_section(page_dir, d, v, evalue))
 
     if show_planted:
-        tomtoms = {f"{d}/{m}": Path(mf["tomtom"]) for d, v in with_models.items() for m, mf in v["models"].items()}
+        tomtoms = {f"{d}/{m}": Path(mf["tomtom"]) for d, v in with_models.items() for m, mf in v["models"].items()
+                   if "tomtom" in mf}
         recovery = planted_recovery(Path(truth), tomtoms, evalue)
         with atomic_output(planted) as tmp:
             recovery.to_csv(tmp, sep="\t", index=False)
