@@ -1,15 +1,22 @@
-"""Benchmark: loader throughput per data set, and one training step per model (samples/s).
+"""Benchmark: loader throughput per data set, and training throughput of every model of the zoo.
 
 The loader must out-run the fastest model step by a wide margin (target on CPU: at least 20,000
-deepsea1000 samples per second per worker). Model steps use the papers' full sizes and batch
-sizes; on a GPU they run with bf16 autocast, and GPU utilisation is sampled with nvidia-smi
-while the steps run.
+deepsea1000 samples per second per worker). Training is measured for every model of
+config/models.yaml at its profile's size (``paper`` by default: the papers' full sizes and batch
+sizes) on a synthetic HDF5 file of its data set's real shape (600 bp x 164, 1000 bp x 919,
+25 kb x 919), fed by the real loader with workers, through the model's own ``encode`` and
+``training_step`` with bf16 autocast and TF32 on a GPU (the engine's settings). Per model:
+samples/s, the share of wall time spent waiting for the loader, peak GPU memory, GPU
+utilisation (nvidia-smi, sampled), and the projected time of one DeepSEA-size epoch (4.4 M
+samples). ``--compile`` adds a ``torch.compile`` run (speed-up and compile time).
 
-    python benchmarks/throughput.py --out /tmp/tp [--rows 200000] [--steps 10]
+    python benchmarks/throughput.py --out /tmp/tp                     # on a GPU machine: the table
+    python benchmarks/throughput.py --profile smoke --rows 400 --steps 3 --workers 0 --loader-seconds 1   # CPU check
 """
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -24,10 +31,15 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models import build_model  # noqa: E402
+import yaml  # noqa: E402
+
+from models import MODELS, build_model  # noqa: E402
+from workflow_scripts.configuration import model_settings  # noqa: E402
 from workflow_scripts.dataset_layout import SPLITS, SplitWriter, write_header  # noqa: E402
-from workflow_scripts.loaders import BatchStream, SplitReader, make_loader  # noqa: E402
-from workflow_scripts.sequence import one_hot  # noqa: E402
+from workflow_scripts.inference import autocast_for  # noqa: E402
+from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader  # noqa: E402
+
+EPOCH_SAMPLES = 4_400_000                     # DeepSEA's training set
 
 SHAPES = {"dhs600": (600, 164, "packbits"), "deepsea1000": (1000, 919, "packbits"), "nuc25k": (25000, 919, "intervals")}
 
@@ -89,41 +101,63 @@ class GpuSampler(threading.Thread):
             time.sleep(0.2)
 
 
-def step_rate(name: str, dataset: str, batch: int, steps: int, device) -> tuple[float, float | None]:
-    length, targets, layout = SHAPES[dataset]
-    model = build_model(name, targets, length).to(device)
-    opt = torch.optim.RMSprop(model.parameters(), lr=1e-4)
-    codes = torch.randint(0, 4, (batch, length), dtype=torch.uint8, device=device)
-    y = (torch.rand(batch, targets, length, device=device) < 0.01).float() if layout == "intervals" \
-        else (torch.rand(batch, targets, device=device) < 0.02).float()
-    cast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+def dataset_of(family: str) -> str:
+    """The data set whose shape a family trains on (its default input length)."""
+    import inspect
+    length = inspect.signature(MODELS[family].__init__).parameters["seq_length"].default
+    return next(name for name, shape in SHAPES.items() if shape[0] == length)
 
-    def one():
-        x = one_hot(codes) if model.input_encoding == "onehot" else codes.long()
-        with cast:
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x).float(), y)
+
+def train_rate(entry: dict, path: Path, steps: int, workers: int, device, compile_model: bool) -> dict:
+    """Training steps of one model fed by the real loader: samples/s and time waiting for data."""
+    reader = SplitReader(path, "train")
+    torch.manual_seed(0)
+    model = build_model(entry["family"], len(reader.targets), reader.seq_length, **entry["args"]).to(device)
+    model.prepare(BatchStream(reader, 64, shuffle=False, max_batches=4))
+    batch = entry["train"].get("batch_size", 100)
+    opt = torch.optim.RMSprop(model.parameters(), lr=1e-5)
+    step = torch.compile(model.training_step) if compile_model else model.training_step
+    stream = BatchStream(reader, batch, shuffle=True, seed=1, max_batches=steps + 1)
+    batches = iter(make_loader(stream, workers, device.type == "cuda"))
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+        torch.cuda.reset_peak_memory_stats()
+    sampler = GpuSampler() if device.type == "cuda" and shutil.which("nvidia-smi") else None
+    waited, done, t0, first = 0.0, 0, None, 0.0
+    for i in range(steps + 1):
+        w0 = time.time()
+        b = next(batches, None)
+        if b is None:
+            break
+        codes = b["codes"].to(device, non_blocking=True)
+        targets = batch_targets(b, reader, device)
+        if i:
+            waited += time.time() - w0
+        with autocast_for(device):
+            loss = step(model.encode(codes), targets, torch.ones(len(codes), dtype=torch.bool, device=device))
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-
-    one()
-    sampler = GpuSampler() if device.type == "cuda" and shutil.which("nvidia-smi") else None
-    if sampler:
-        sampler.start()
+        if i == 0:                                    # warm-up (and compilation) not timed
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            first, t0 = time.time() - w0, time.time()
+            if sampler:
+                sampler.start()
+        else:
+            done += len(codes)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    t0 = time.time()
-    for _ in range(steps):
-        one()
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    rate = batch * steps / (time.time() - t0)
+    wall = time.time() - t0
     util = None
     if sampler:
         sampler.running = False
         sampler.join()
         util = float(np.mean(sampler.values)) if sampler.values else None
-    return rate, util
+    rate = done / wall if wall > 0 else float("nan")
+    return {"batch": batch, "samples_per_s": rate, "data_wait_share": waited / wall if wall > 0 else float("nan"),
+            "first_step_s": first, "gpu_util": util, "epoch_minutes_4.4M": EPOCH_SAMPLES / rate / 60,
+            "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if device.type == "cuda" else None}
 
 
 def main() -> None:
@@ -132,28 +166,44 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=200_000)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
-    p.add_argument("--models", nargs="+", default=["basset", "deepsea", "danq", "dilated"])
+    p.add_argument("--models", nargs="*", help="models of config/models.yaml (default: all)")
+    p.add_argument("--loader-seconds", type=float, default=8.0, help="how long each loader rate is measured")
+    p.add_argument("--profile", default="paper", help="profile of config/models.yaml (smoke: a quick CPU check)")
+    p.add_argument("--train-workers", type=int, default=2, help="loader workers feeding the training steps")
+    p.add_argument("--compile", action="store_true", help="also measure with torch.compile")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     print(f"device: {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'})")
+    files = {}
     print("\nloader (samples/s; 0 workers = the main process reads)")
     for dataset, (length, _, _) in SHAPES.items():
-        rows = args.rows if length < 10_000 else max(200, args.rows // 400)
-        path = make_file(out / f"{dataset}.h5", dataset, rows, rng)
+        rows = args.rows if length < 10_000 else max(64, args.rows // 400)
+        files[dataset] = make_file(out / f"{dataset}.h5", dataset, rows, rng)
         batch = 100 if length < 10_000 else 8
-        rates = {w: loader_rate(path, batch, w) for w in args.workers}
+        rates = {w: loader_rate(files[dataset], batch, w, args.loader_seconds) for w in args.workers}
         per_worker = {w: r / max(w, 1) for w, r in rates.items()}
         print(f"  {dataset:12s} " + "  ".join(f"{w} workers: {r:9.0f} ({per_worker[w]:8.0f}/worker)" for w, r in rates.items()))
-    print("\ntraining step, full-size models (samples/s)")
-    spec = {"basset": ("dhs600", 128), "deepsea": ("deepsea1000", 16), "danq": ("deepsea1000", 100), "dilated": ("nuc25k", 8)}
-    for name in args.models:
-        dataset, batch = spec[name]
-        rate, util = step_rate(name, dataset, batch, args.steps, device)
-        extra = f", GPU utilisation {util:.0f} %" if util is not None else ""
-        print(f"  {name:8s} on {dataset:12s} batch {batch:4d}: {rate:9.1f} samples/s{extra}")
+    zoo = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())
+    config = {**zoo, "profile": args.profile}
+    print(f"\ntraining, profile {args.profile}, real loader with {args.train_workers} worker(s)")
+    rows = []
+    for name in args.models or list(zoo["models"]):
+        entry = model_settings(config, name)
+        dataset = dataset_of(entry["family"])
+        for compiled in ([False, True] if args.compile else [False]):
+            r = {"model": name, "dataset": dataset, "compile": compiled,
+                 **train_rate(entry, files[dataset], args.steps, args.train_workers, device, compiled)}
+            rows.append(r)
+            extra = "".join([f", GPU {r['gpu_util']:.0f} %" if r["gpu_util"] is not None else "",
+                             f", peak {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] is not None else ""])
+            print(f"  {name:12s} {'compiled ' if compiled else ''}on {dataset:12s} batch {r['batch']:4d}: "
+                  f"{r['samples_per_s']:9.1f} samples/s, waiting for data {100 * r['data_wait_share']:4.1f} %, "
+                  f"4.4 M-sample epoch {r['epoch_minutes_4.4M']:8.1f} min, first step {r['first_step_s']:.1f} s{extra}")
+    (out / "training.json").write_text(json.dumps({"device": str(device), "profile": args.profile, "rows": rows},
+                                                  indent=2))
 
 
 if __name__ == "__main__":

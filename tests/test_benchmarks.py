@@ -1,5 +1,6 @@
-"""The data-set benchmark at scale 0.1 (310 Mbp genome, 958 peak files): it runs and its figures
-are sane. Timings are reported, not asserted (see benchmarks/build_datasets.py)."""
+"""The benchmarks run and their figures are sane: data sets at scale 0.1 (310 Mbp genome, 958 peak
+files) and the training-throughput benchmark in its reduced CPU form.
+Timings are reported, not asserted (see benchmarks/)."""
 from __future__ import annotations
 
 import json
@@ -7,6 +8,7 @@ import subprocess
 import sys
 
 import h5py
+import yaml
 
 from conftest import ROOT
 
@@ -27,3 +29,15 @@ def test_dataset_benchmark_at_scale_0_1(tmp_path):
     with h5py.File(tmp_path / "nuc25k.h5") as f:
         kept = sum(f[s]["start"].shape[0] for s in ("train", "valid", "test"))
         assert 0.7 * 3.1e8 / 25_000 < kept < 3.1e8 / 25_000
+
+
+def test_training_throughput_benchmark_covers_every_model_on_cpu(tmp_path):
+    """The GPU benchmark's reduced CPU run: every model of the zoo, real loader, smoke sizes."""
+    done = subprocess.run([sys.executable, "benchmarks/throughput.py", "--out", str(tmp_path), "--profile", "smoke",
+                           "--rows", "300", "--steps", "2", "--workers", "0", "--train-workers", "0",
+                           "--loader-seconds", "0.5"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = json.loads((tmp_path / "training.json").read_text())["rows"]
+    zoo = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())["models"]
+    assert [r["model"] for r in rows] == list(zoo)
+    assert all(r["samples_per_s"] > 0 and 0 <= r["data_wait_share"] < 1 for r in rows)
