@@ -28,9 +28,11 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/motifs.smk"
 include: "rules/report.smk"
+include: "rules/use_model.smk"
 
 
 rule all:
     default_target: True
     input:
         rules.report.input,
+        rules.use_models.input,

@@ -26,8 +26,8 @@ Set by the constructor:
 
 Computed from the layers (never typed by hand): :attr:`geometry`, :attr:`receptive_field`,
 :attr:`first_layer_window`. Overridable with defaults: :meth:`stem` (input -> first layer's
-input, e.g. an embedding; position-wise), :meth:`body` (stem output -> logits: trunk, then
-head; ``forward`` is ``body(stem(x))``), :meth:`first_layer`,
+input, e.g. an embedding; position-wise), :meth:`body` (stem output -> logits: ``trunk``, then
+:meth:`after_trunk`, the head by default; ``forward`` is ``body(stem(x))``), :meth:`first_layer`,
 :meth:`prepare` (input statistics from training batches), :meth:`training_step` (loss of a
 batch; binary cross-entropy on labelled rows), :meth:`predict_proba` (sigmoid of the logits).
 """
@@ -63,8 +63,13 @@ class SeqModel(nn.Module):
         return x
 
     def body(self, h: torch.Tensor) -> torch.Tensor:
-        """What the first convolution reads -> logits (trunk, then head)."""
-        return self.head(self.trunk(h))
+        """What the first convolution reads -> logits (trunk, then the rest)."""
+        return self.after_trunk(self.trunk(h))
+
+    def after_trunk(self, t: torch.Tensor) -> torch.Tensor:
+        """The trunk's output -> logits (the head). Mutagenesis recomputes only the part of the
+        trunk a mutation changes, then this."""
+        return self.head(t)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self.stem(x))

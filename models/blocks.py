@@ -177,8 +177,20 @@ class DenseHead(nn.Module):
     def trace_geometry(self, g: Geometry) -> Geometry:
         return g.whole(length=1)
 
+    @property
+    def first_linear(self) -> nn.Linear:
+        """The layer that reads the flattened input (linear: a change of a few input positions
+        changes its output by the sum of their columns' products, which mutagenesis uses)."""
+        return self.hidden[0][0] if len(self.hidden) else self.output
+
+    def after_first_linear(self, z: torch.Tensor) -> torch.Tensor:
+        """The rest of :meth:`forward` after :attr:`first_linear`."""
+        if not len(self.hidden):
+            return z
+        return self.output(self.hidden[1:](self.hidden[0][1:](z)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.hidden(x.flatten(1)))
+        return self.output(self.hidden(x.flatten(1)))     # (through hidden: hooks on last_hidden fire)
 
 
 class PositionwiseHead(nn.Module):

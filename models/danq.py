@@ -63,6 +63,6 @@ class DanQ(SeqModel):
             weight[k, :, at:at + len(m)] = (m - 0.25).T
             bias[k] = -torch.rand(1, generator=g).item()
 
-    def body(self, h: torch.Tensor) -> torch.Tensor:
-        h, _ = self.lstm(self.trunk(h).transpose(1, 2))          # (B, steps, 2 x units)
+    def after_trunk(self, t: torch.Tensor) -> torch.Tensor:
+        h, _ = self.lstm(t.transpose(1, 2))          # (B, steps, 2 x units)
         return self.head(self.lstm_dropout(h))

@@ -93,6 +93,8 @@ ALL_MODELS = [(d, m) for d in DATASETS for m in models_of(d)]
 # models whose first-layer filters become motifs (models.base.SeqModel.motif_layer)
 MOTIF_MODELS = [(d, m) for d, m in ALL_MODELS if configuration.has_motif_layer(config, m)]
 MODEL_NAMES = sorted({m for _, m in ALL_MODELS})
+USE = config["use_models"]
+USED_MODELS = configuration.used_models(config)
 
 
 def alternatives(names):
@@ -105,6 +107,8 @@ wildcard_constraints:
     model=alternatives(MODEL_NAMES),
     sample=alternatives(SAMPLES),
     key=alternatives(DOWNLOADS),
+    input=alternatives(set(USE["predict"]) | set(USE["variants"]) | set(USE["mutagenesis"])),
+    part=r"\d+",
 
 
 # ---------------------------------------------------------------- the one table of result paths
@@ -116,6 +120,7 @@ MODEL_DIR = f"{R}/models/{{dataset}}/{{model}}"
 EVAL_DIR = f"{R}/eval/{{dataset}}/{{model}}"
 COMPARE_DIR = f"{R}/eval/{{dataset}}"
 MOTIF_DIR = f"{R}/motifs/{{dataset}}/{{model}}"
+USE_DIR = f"{R}/use/{{dataset}}/{{model}}"
 PATHS = {
     "download": f"{CACHE}/{{key}}",
     "genome": f"{R}/genome/genome.fa",
@@ -150,6 +155,15 @@ PATHS = {
     "logo_sheet": f"{MOTIF_DIR}/logos.png",
     "tomtom": f"{MOTIF_DIR}/tomtom.tsv",
     "tomtom_summary": f"{MOTIF_DIR}/tomtom_summary.tsv",
+    "predict": f"{USE_DIR}/predict/{{input}}.tsv",
+    "variants_part": f"{USE_DIR}/variants/parts/{{input}}.{{part}}.h5",
+    "variants_part_summary": f"{USE_DIR}/variants/parts/{{input}}.{{part}}.json",
+    "variants_h5": f"{USE_DIR}/variants/{{input}}.h5",
+    "variants_tsv": f"{USE_DIR}/variants/{{input}}.tsv",
+    "variants_vcf": f"{USE_DIR}/variants/{{input}}.vcf",
+    "variants_summary": f"{USE_DIR}/variants/{{input}}.summary.json",
+    "ism_h5": f"{USE_DIR}/mutagenesis/{{input}}.h5",
+    "ism_plots": f"{USE_DIR}/mutagenesis/{{input}}.pdf",
     "report": f"{R}/report/index.html",
     "planted": f"{R}/report/planted_motifs.tsv",
 }
@@ -267,3 +281,13 @@ def launcher(wildcards):
     if gpus > 1:
         return f"python -m torch.distributed.run --standalone --nproc_per_node {gpus} -m workflow_scripts.train"
     return "python -m workflow_scripts.train"
+
+
+# rules/use_model.smk
+def model_dir(wildcards):
+    return os.path.dirname(path("weights", dataset=wildcards.dataset, model=wildcards.model))
+
+
+def use_targets(kind, names):
+    """Every output of one kind of analysis, for every analysed model and input."""
+    return [path(kind, dataset=d, model=m, input=i) for d, m in USED_MODELS for i in names]

@@ -118,6 +118,11 @@ def test_a_users_config_stands_alone(tmp_path, user):
      r"datasets.deep.min_signal: no sample named nosuchsample"),
     (lambda c: c["datasets"].update(nuc={"builder": "nuc25k", "samples": c["datasets"]["atac"]["samples"]}),
      r"datasets.nuc: the 25 kb windows are filtered by multi-mapped regions: give masks.unmappable"),
+    (lambda c: c.update(use_models={"models": ["atac/danq"]}),
+     r"use_models.models: atac/danq is not a model of a data set here"),
+    (lambda c: c.update(use_models={"variants": {"gwas": "/no/such/gwas.vcf.gz"}}),
+     r"use_models.variants.gwas: /no/such/gwas.vcf.gz does not exist"),
+    (lambda c: c.update(use_models={"ref_mismatch": "ignore"}), r"use_models.ref_mismatch"),
     (lambda c: c.pop("genome"), r"\(top level\): 'genome' is required"),
     (lambda c: c["datasets"]["atac"].pop("builder"), r"datasets.atac: 'builder' is required"),
 ])

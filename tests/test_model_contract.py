@@ -21,6 +21,8 @@ from models.blocks import Geometry, trace
 from workflow_scripts.configuration import model_settings
 from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs
 from workflow_scripts.inference import load_trained, predict_split, write_trained
+from workflow_scripts.inference.mutations import mutant_probs, substitutions
+from workflow_scripts.inference.predict import predict_batches, predict_codes
 from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader
 
 ZOO = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())
@@ -118,6 +120,48 @@ def test_smoke_training_saves_a_model_that_loads_and_predicts_the_same(name, tmp
     # saving again gives the same bytes: weights depend only on the tensors
     write_trained(loaded.state_dict(), meta, tmp_path / "again.pt", tmp_path / "again.json")
     assert (tmp_path / "again.pt").read_bytes() == outputs.weights.read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(ZOO["models"]))
+def test_mutants_by_the_fast_way_equal_whole_model_predictions(name):
+    """Saturation mutagenesis and variant scoring read every model through the inference path;
+    where a model allows the fast way (recomputing only what a mutation changes), it must agree
+    with running each mutant whole, at the sequence's ends too."""
+    model, _ = smoke_model(name)
+    torch.manual_seed(3)
+    for module in model.modules():               # weights that make every base matter
+        if isinstance(module, (torch.nn.Conv1d, torch.nn.Linear)):
+            torch.nn.init.normal_(module.weight, std=2 / module.weight[0].numel() ** 0.5)
+        if isinstance(module, torch.nn.BatchNorm1d):
+            module.running_mean.normal_()
+            module.running_var.uniform_(0.5, 2)
+    model.eval()
+    length = model.seq_length
+    seq = np.random.default_rng(0).integers(0, 4, length).astype(np.uint8)
+    seq[3] = 4
+    middle = np.arange(length // 2 - 4, length // 2 + 4)
+    pos, base = substitutions(seq, np.r_[0:5, middle, length - 5:length] if length < 5000 else middle)
+    centre = (length - 1) // 2
+    device = torch.device("cpu")
+    fast = mutant_probs(model, seq, pos, base, device, rc_average=True, fast=True, position=centre)
+    whole = mutant_probs(model, seq, pos, base, device, rc_average=True, fast=False, position=centre)
+    assert fast.shape == whole.shape == (len(pos), N_TARGETS)
+    np.testing.assert_allclose(fast, whole, atol=1e-5)
+    assert whole.std(axis=0).max() > 1e-4, "mutations should change this model's predictions"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ZOO["models"] if smoke_model(n)[0].per_nucleotide))
+def test_one_bases_prediction_from_its_context_equals_the_whole_windows(name):
+    """Variant scoring, mutagenesis and prediction read a per-nucleotide model at one base from
+    only the context it needs (inference.predict.context_of): the same numbers, at the ends too."""
+    model, _ = smoke_model(name)
+    model.eval()
+    x = codes(model)
+    with torch.no_grad():
+        whole = predict_codes(model, x, rc_average=True).numpy()
+    for position in (0, 3, model.seq_length // 2, model.seq_length - 2):
+        got = next(predict_batches(model, [x], torch.device("cpu"), rc_average=True, position=position))
+        np.testing.assert_allclose(got, whole[..., position], atol=1e-6)
 
 
 def test_labels_reach_the_loss_in_the_layout_of_the_data_set(tmp_path):

@@ -2,8 +2,8 @@
 
 The end-to-end run (about 11 minutes on two cores; 15-16 through SLURM) makes the demo inputs,
 downloads them through the download stage, builds the three data sets, trains Basset, DeepSEA and
-the Dilated model, evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024 and
-writes the report.
+the Dilated model, evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024, writes
+the report, and uses each trained model (predictions, variant effects, saturation mutagenesis).
 
 Where the machine allows (root and apt-get, as in CI), the run goes through a real single-node
 SLURM cluster — Debian's slurmctld, slurmd and munge, one fake GPU as a gres with a device file,
@@ -171,6 +171,35 @@ def test_demo_outputs_have_their_documented_formats(demo):
                                                                  "nuc25k": "dilated"}[dataset] / "train_log.tsv", sep="\t"))
     page = (results / "report" / "index.html").read_text()
     assert "Planted motifs recovered" in page and "scatter_roc.png" in page
+
+
+def test_demo_uses_its_trained_models(demo):
+    """Predictions, variant effects and mutagenesis of every demo model on the demo's regions
+    and variants: every edge case of the demo VCF counted, the VCF read back by bcftools, and
+    DeepSEA's predictions higher at a TF's own bound sites than at random places."""
+    import numpy as np
+    import pysam.bcftools
+    results, _ = demo
+    for dataset, model in (("dhs600", "basset"), ("deepsea1000", "deepsea"), ("nuc25k", "dilated")):
+        use = results / "use" / dataset / model
+        summary = yaml.safe_load((use / "variants" / "demo_variants.summary.json").read_text())
+        assert summary["skipped"] == {"no_alt": 1, "star_allele": 1, "symbolic": 1, "ref_mismatch": 1,
+                                      "unknown_chrom": 2}, summary
+        assert summary["unknown_chromosomes"] == {"MT": 1, "chr22": 1} and summary["multiallelic_records"] == 1
+        assert summary["flagged"]["indel"] == 2 and summary["scored"] == summary["alleles"] - 6
+        records = pysam.bcftools.view("-H", str(use / "variants" / "demo_variants.vcf")).strip().splitlines()
+        assert len(records) == summary["scored"]
+        with h5py.File(use / "mutagenesis" / "demo_regions.h5") as h5:
+            assert h5["seq0/effects"].shape[:2] == (200, 4) and "seq1" in h5 and "seq2" not in h5
+        assert (use / "mutagenesis" / "demo_regions.pdf").read_bytes()[:4] == b"%PDF"
+    table = pd.read_csv(results / "use" / "deepsea1000" / "deepsea" / "predict" / "demo_regions.tsv", sep="\t")
+    assert len(table) == 32
+    own, background = [], []
+    for tf in set(table["name"]) - {"background"}:
+        columns = [c for c in table.columns if f"|{tf}|" in c]
+        own.append(table.loc[table["name"] == tf, columns].to_numpy().mean())
+        background.append(table.loc[table["name"] == "background", columns].to_numpy().mean())
+    assert np.mean(own) > 2 * np.mean(background), (own, background)
 
 
 def test_demo_stages_rerun_by_name(demo):

@@ -29,7 +29,7 @@ from workflow_scripts.sample_sheets import Sample, local_path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"
-DEMO_FILES = ("genome.fa.gz", "blacklist.bed.gz", "unmappable.bed", "truth.tsv")
+DEMO_FILES = ("genome.fa.gz", "blacklist.bed.gz", "unmappable.bed", "truth.tsv", "regions.bed", "variants.vcf.gz")
 
 
 class ConfigError(InputError):
@@ -239,6 +239,24 @@ def check_files(config: dict, sheets: dict[str, list[Sample]], demo_files: list[
     return problems
 
 
+def used_models(config: dict) -> list[tuple[str, str]]:
+    """The (data set, model) pairs that ``use_models`` analyses: those listed, else every one."""
+    listed = [tuple(m.split("/")) for m in config["use_models"]["models"]]
+    return listed or [(d, m) for d, spec in config["datasets"].items() for m in spec["models"]]
+
+
+def check_use_models(config: dict, demo_files: list[str]) -> list[str]:
+    use, problems = config["use_models"], []
+    for d, m in (tuple(x.split("/")) for x in use["models"]):
+        if m not in config["datasets"].get(d, {}).get("models", []):
+            problems.append(f"use_models.models: {d}/{m} is not a model of a data set here (datasets.<name>.models)")
+    for kind in ("predict", "variants", "mutagenesis"):
+        for name, file in use[kind].items():
+            if not Path(file).is_file() and file not in demo_files:
+                problems.append(f"use_models.{kind}.{name}: {file} does not exist")
+    return problems
+
+
 def check(config: dict, sources: list[str], sheets: dict[str, list[Sample]], demo_files: list[str]) -> None:
     """Everything after the schema; one ConfigError listing every problem."""
     problems = []
@@ -249,6 +267,7 @@ def check(config: dict, sources: list[str], sheets: dict[str, list[Sample]], dem
     problems += check_models(config, used)
     problems += check_datasets(config, sheets)
     problems += check_files(config, sheets, demo_files)
+    problems += check_use_models(config, demo_files)
     if problems:
         raise ConfigError(f"configuration ({', '.join(sources)}):\n  " + "\n  ".join(problems))
 

@@ -100,3 +100,37 @@ def write_fasta_record(out, name: str, letters: np.ndarray) -> None:
         out.write(lines.tobytes())
     if len(letters) > full:
         out.write(letters[full:].tobytes() + b"\n")
+
+
+class GenomeWindows:
+    """Fixed-length windows of a FASTA (with a .fai index) as codes, for scoring sequences.
+
+    Chromosome names of the input are matched to the FASTA's as given, else in UCSC or Ensembl
+    style (``1``/``chr1``, ``MT``/``chrM``): :meth:`resolve`. Bases beyond a chromosome's ends
+    are N (code 4), so a window near an end keeps its length and its centre.
+    """
+
+    def __init__(self, fasta: str | Path):
+        import pysam
+        if not Path(str(fasta) + ".fai").is_file():
+            raise InputError(f"{fasta}: no .fai index next to the FASTA (make one: samtools faidx {fasta})")
+        self.path = Path(fasta)
+        self.fasta = pysam.FastaFile(str(fasta))
+        self.sizes = dict(zip(self.fasta.references, self.fasta.lengths))
+
+    def resolve(self, chrom: str) -> str | None:
+        """The FASTA's name for ``chrom`` (None: the FASTA has no such chromosome)."""
+        for name in (chrom, normalise_chrom(chrom, "ucsc"), normalise_chrom(chrom, "ensembl")):
+            if name in self.sizes:
+                return name
+        return None
+
+    def letters(self, chrom: str, start: int, end: int) -> str:
+        """Upper-case bases ``[start, end)`` (0-based), N beyond the chromosome's ends."""
+        size = self.sizes[chrom]
+        lo, hi = max(0, start), min(size, end)
+        inside = self.fasta.fetch(chrom, lo, hi) if hi > lo else ""
+        return ("N" * max(0, min(end, 0) - start) + inside + "N" * max(0, end - max(start, size))).upper()
+
+    def codes(self, chrom: str, start: int, length: int) -> np.ndarray:
+        return CODE_OF[np.frombuffer(self.letters(chrom, start, start + length).encode(), dtype=np.uint8)]

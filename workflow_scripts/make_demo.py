@@ -14,7 +14,14 @@ below ``--out-dir`` (a sheet pointing elsewhere is refused: the demo never write
   ``demo_factors`` (the TFs whose sites a DNase cell type or histone mark covers; a histone mark
   without factors gets random broad domains);
 * ``blacklist.bed.gz`` and ``unmappable.bed`` (the duplicated segments plus repeat-like spots);
-* ``truth.tsv`` — feature, category, planted JASPAR matrix id and name, factors, peak count.
+* ``truth.tsv`` — feature, category, planted JASPAR matrix id and name, factors, peak count;
+* inputs for using a trained model, on the test chromosomes (chr8, chr9): ``regions.bed`` —
+  200 bp around bound TF sites (name: the TF) and random places (name: ``background``), for
+  prediction and mutagenesis; ``variants.vcf.gz`` — SNVs in and around bound sites and at random,
+  plus one of each case a variant reader must handle (multi-allelic, insertion, deletion, ALT
+  ``.`` and ``*``, a symbolic ALT, Ensembl names ``8``/``MT``, a chromosome's first bases, a REF
+  that differs from the genome, a chromosome the genome lacks). Drawn from their own random
+  stream, so the other files do not depend on them.
 
 Each bound TF site carries a cluster of three motif instances sampled from the JASPAR matrix (so
 with its real degeneracy) in random orientation; 30 % more sites are planted unbound as decoys
@@ -197,6 +204,57 @@ def demo_peak_file(sample: Sample, out_dir: Path) -> Path:
     return path
 
 
+TEST_CHROMS = ("chr8", "chr9")
+
+
+def write_use_inputs(genome: Genome, sites: dict[str, list[tuple[str, int]]], out_dir: Path,
+                     rng: np.random.Generator) -> None:
+    """``regions.bed`` and ``variants.vcf.gz`` on the test chromosomes (see the module docstring)."""
+    bound = [(c, p, tf.removeprefix("TF_")) for tf, ps in sites.items() for c, p in ps if c in TEST_CHROMS]
+    bound = [bound[i] for i in rng.permutation(len(bound))[:24]]
+    sizes = {c: len(genome.seq[c]) for c in TEST_CHROMS}
+    background = [(c, int(rng.integers(5000, sizes[c] - 5000)), "background")
+                  for c in rng.choice(TEST_CHROMS, 8)]
+    regions = sorted(bound + background)
+    write_text(out_dir / "regions.bed", [f"{c}\t{p - 100}\t{p + 100}\t{name}" for c, p, name in regions])
+
+    def base(chrom, pos):                                  # 1-based
+        return chr(genome.seq[chrom][pos - 1]).upper()
+
+    def other(letter):
+        return str(rng.choice([b for b in "ACGT" if b != letter]))
+
+    records = []
+    for c, p, name in bound:                               # in and around the bound site's motifs
+        for pos in p + rng.integers(-90, 91, 8):
+            ref = base(c, int(pos))
+            if ref != "N":
+                records.append((c, int(pos), f"{name}_site", ref, other(ref)))
+    for c in rng.choice(TEST_CHROMS, 60):
+        pos = int(rng.integers(5000, sizes[str(c)] - 5000))
+        if base(c, pos) != "N":
+            records.append((str(c), pos, "random", base(c, pos), other(base(c, pos))))
+    c, p, _ = bound[0]
+    r = base(c, p)
+    records += [(c, p, "multiallelic", r, ",".join(b for b in "ACGT" if b != r)),
+                (c, p + 1, "insertion", base(c, p + 1), base(c, p + 1) + "GATTACA"),
+                (c, p + 3, "deletion", base(c, p + 3) + base(c, p + 4) + base(c, p + 5), base(c, p + 3)),
+                (c, p + 6, "no_alt", base(c, p + 6), "."),
+                (c, p + 7, "star_allele", base(c, p + 7), "*"),
+                (c, p + 8, "symbolic", base(c, p + 8), "<DEL>"),
+                (c.removeprefix("chr"), p + 9, "ensembl_name", base(c, p + 9), other(base(c, p + 9))),
+                ("MT", 100, "mitochondrion", chr(genome.seq["chrM"][99]).upper(), other(chr(genome.seq["chrM"][99]).upper())),
+                ("chr9", 3, "chromosome_start", base("chr9", 3), other(base("chr9", 3))),
+                (c, p + 10, "ref_mismatch", other(base(c, p + 10)), base(c, p + 10)),
+                ("chr22", 1000, "not_in_genome", "A", "G")]
+    order = {name: i for i, name in enumerate(list(CHROMOSOMES) + ["8", "MT", "chr22"])}
+    records.sort(key=lambda r: (order[r[0]], r[1]))
+    header = ["##fileformat=VCFv4.2", "##source=seq2reg make_demo"]
+    header += [f"##contig=<ID={name},length={len(seq)}>" for name, seq in genome.seq.items()]
+    header += ["#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    write_text(out_dir / "variants.vcf.gz", header + [f"{c}\t{p}\t{i}\t{r}\t{a}\t.\tPASS\t." for c, p, i, r, a in records])
+
+
 def make_demo(sheets: list[Path], out_dir: Path, seed: int) -> None:
     rng = np.random.default_rng(seed)
     samples = {s.name: s for sheet in sheets for s in read_sample_sheet(sheet)}
@@ -270,6 +328,7 @@ def make_demo(sheets: list[Path], out_dir: Path, seed: int) -> None:
                                 motifs[s.name][0] if motif_id else "",
                                 s.extra.get("demo_factors", ""), str(len(peaks[s.name]))]))
     write_text(out_dir / "truth.tsv", truth)
+    write_use_inputs(genome, sites, out_dir, np.random.default_rng([seed, 1]))
     log.info("demo: %d samples, genome of %d bp in %d chromosomes", len(samples),
              sum(sizes.values()), len(sizes))
 

@@ -53,3 +53,12 @@ def load_trained(weights: str | Path, meta_path: str | Path, device="cpu",
     model = build_model(meta["family"], len(meta["targets"]), meta["seq_length"], **meta["args"])
     model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
     return model.to(device).eval(), meta
+
+
+def load_trained_dir(model_dir: str | Path, device="cpu") -> tuple[torch.nn.Module, dict]:
+    """:func:`load_trained` of a model's directory (``weights.pt`` and ``model.json``)."""
+    model_dir = Path(model_dir)
+    if not (model_dir / "model.json").is_file():
+        raise InputError(f"{model_dir}: not a trained model's directory (no model.json; trained models are "
+                         f"in results/models/DATASET/MODEL)")
+    return load_trained(model_dir / "weights.pt", model_dir / "model.json", device)

@@ -1,6 +1,7 @@
 """Predictions of a trained model for any iterable of (B, L) code batches, or a data-set split."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
@@ -25,14 +26,41 @@ def predict_codes(model, codes: torch.Tensor, *, rc_average: bool) -> torch.Tens
     return p
 
 
-def predict_batches(model, batches: Iterable, device, *, rc_average: bool, autocast=None) -> Iterator[np.ndarray]:
-    """float32 probabilities per batch of codes (numpy arrays or tensors), in order."""
+def predict_batches(model, batches: Iterable, device, *, rc_average: bool, autocast=None,
+                    position: int | None = None) -> Iterator[np.ndarray]:
+    """float32 probabilities per batch of codes (numpy arrays or tensors), in order. Per
+    nucleotide, ``position`` keeps only that position's prediction: (B, T)."""
     model.eval()
     for codes in batches:
         codes = torch.as_tensor(codes).to(device, non_blocking=True)
+        if model.per_nucleotide and position is not None:
+            start, stop = context_of(model, codes.shape[-1], position)
+            codes, at = codes[:, start:stop], position - start
         with autocast or autocast_for(device):
             p = predict_codes(model, codes, rc_average=rc_average)
+        if model.per_nucleotide and position is not None:
+            p = p[..., at]
         yield p.float().cpu().numpy()
+
+
+def context_of(model, length: int, position: int) -> tuple[int, int]:
+    """The slice of a per-nucleotide model's input that its prediction at ``position`` needs:
+    the receptive field on either side (so the edges' padding cannot reach it), its ends a
+    multiple of the model's total stride from the input's ends (so strided layers see the same
+    phase, the reverse complement too). The whole input when the field is not much smaller than
+    it (recurrent or attention layers)."""
+    field = model.receptive_field
+    if field >= length // 3:
+        return 0, length
+    step = math.prod(m.stride[0] if isinstance(m.stride, tuple) else m.stride for m in model.modules()
+                     if isinstance(m, (torch.nn.Conv1d, torch.nn.MaxPool1d)))
+    start = max(0, (position - field) // step * step)
+    stop = length - max(0, (length - position - field - 1) // step * step)
+    return start, stop
+
+
+def in_batches(codes: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
+    return (codes[i:i + batch_size] for i in range(0, len(codes), batch_size))
 
 
 @dataclass
