@@ -97,9 +97,12 @@ class LocalTrunk:
         self.model, self.layers = model, layers
         self.inputs = []                      # each layer's input for the reference, (C, len)
         self.padded = []                      # ... padded as the layer pads, plus room on the right
+        self.flipped = {}                     # stride-1 convolutions: weight for the change alone
         x = ref_input
-        for layer in layers:
+        for k, layer in enumerate(layers):
             self.inputs.append(x[0])
+            if isinstance(layer, nn.Conv1d) and layer.stride[0] == 1:
+                self.flipped[k] = layer.weight.flip(-1).transpose(0, 1).contiguous()
             if isinstance(layer, WINDOWED):
                 span, stride, pad, _, fill = _window(layer)
                 self.padded.append(F.pad(x[0], (pad, 2 * (span + stride)), value=fill))
@@ -118,10 +121,14 @@ class LocalTrunk:
         """For (M, C, 1) stem columns of mutants at ``positions``: (first changed output position
         (M,), changed output columns (M, C, w)) of the trunk."""
         lo, vals = positions, stem_mutants
-        lengths_out = [x.shape[-1] for x in self.inputs[1:]] + [self.output.shape[-1]]
-        for layer, padded, length_out in zip(self.layers, self.padded, lengths_out):
+        outputs = self.inputs[1:] + [self.output]
+        for k, (layer, padded, ref_out) in enumerate(zip(self.layers, self.padded, outputs)):
+            length_out = ref_out.shape[-1]
             if padded is None:                                              # position-wise
                 vals = layer(vals)
+                continue
+            if k in self.flipped:
+                lo, vals = self._conv_change(layer, k, ref_out, lo, vals)
                 continue
             span, stride, pad, _, _ = _window(layer)
             w = vals.shape[-1]
@@ -137,6 +144,26 @@ class LocalTrunk:
             window.scatter_(2, rel[:, None, :].expand(-1, window.shape[1], -1), vals)
             vals, lo = _apply(layer, window[..., :width_in]), first
         return lo, vals
+
+    def _conv_change(self, conv: nn.Conv1d, k: int, ref_out: torch.Tensor, lo: torch.Tensor, vals: torch.Tensor):
+        """A stride-1 convolution's output where its input changed: the reference output plus the
+        convolution of the change alone, computed as a transposed convolution of the few changed
+        columns (a fraction of the work of convolving the whole window again)."""
+        span, _, pad, dilation, _ = _window(conv)
+        w = vals.shape[-1]
+        ref_in = self.inputs[k]
+        delta = vals - ref_in[:, lo[:, None] + torch.arange(w, device=vals.device)].permute(1, 0, 2)
+        change = F.conv_transpose1d(delta, self.flipped[k], dilation=dilation)      # (M, C_out, w + span - 1)
+        width = change.shape[-1]
+        first_changed = lo + pad - (span - 1)                      # output position of change[..., 0]
+        length_out = ref_out.shape[-1]
+        width_out = min(width, length_out)
+        first = first_changed.clamp(0, length_out - width_out)
+        change = F.pad(change, (width, width))
+        index = (first - first_changed + width)[:, None] + torch.arange(width_out, device=vals.device)
+        change = change.gather(2, index[:, None, :].expand(-1, change.shape[1], -1))
+        columns = first[:, None] + torch.arange(width_out, device=vals.device)
+        return first, ref_out[:, columns].permute(1, 0, 2) + change
 
 
 @torch.no_grad()
