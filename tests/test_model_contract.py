@@ -177,6 +177,21 @@ def test_labels_reach_the_loss_in_the_layout_of_the_data_set(tmp_path):
 
 
 # ---------------------------------------------------------------- what a family adds to the contract
+def test_danq_jaspar_starts_from_all_of_jaspar_2016_and_danqs_reverse_complements():
+    from workflow_scripts.motif_files import jaspar_motifs
+    entry = ZOO["models"]["danq_jaspar"]["args"]
+    matrices = [m.freqs for m in jaspar_motifs(entry["jaspar_release"])]
+    assert len(matrices) == entry["jaspar_init"] == 519 and len(entry["jaspar_reverse"]) == 6
+    m = build_model("danq", 3, 200, conv_filters=530, conv_width=30, lstm_units=2, hidden=4,
+                    **{k: entry[k] for k in ("jaspar_init", "jaspar_release", "jaspar_reverse")})
+    w = m.first_block.conv.weight.detach().numpy()
+    for k, freqs in [(0, matrices[0]), (518, matrices[518]), (519, matrices[19][::-1, ::-1]),
+                     (524, matrices[101][::-1, ::-1])]:
+        at = next(a for a in range(31 - len(freqs)) if np.allclose(w[k, :, a:a + len(freqs)], freqs.T - 0.25, atol=1e-6))
+        assert 3 <= at <= 30 - len(freqs) - 3
+    assert (np.abs(w[525:]) <= 0.05).all() and (m.first_block.conv.bias.detach().numpy()[:525] <= 0).all()
+
+
 def test_danq_jaspar_initialisation_puts_motifs_in_kernels():
     m = build_model("danq", 3, 200, conv_filters=6, conv_width=30, lstm_units=4, hidden=8, jaspar_init=3, seed=1)
     w = m.first_block.conv.weight.detach()
