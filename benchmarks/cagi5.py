@@ -93,7 +93,7 @@ def correlations(effects: Path, variants: Path, cell_types: dict[str, str], defa
         diff = h5["diff"][:]
     rows = []
     for condition in sorted({measured[i][0] for i in ids}):
-        cell = cell_types.get(element_of(condition), cell_types.get(condition, default))
+        cell = cell_types.get(condition, cell_types.get(element_of(condition), default))
         columns = [j for j, t in enumerate(targets) if cell.lower() in t.lower()]
         keep = np.array([measured[i][0] == condition for i in ids])
         row = {"condition": condition, "cell_type": cell, "targets": len(columns), "n": int(keep.sum()),
@@ -131,9 +131,13 @@ def main() -> None:
     p.add_argument("--no-rc-average", action="store_true")
     args = p.parse_args()
     counts = prepare(args.out, conditions=args.conditions)
+    if not counts.get("in_sequence"):
+        p.error(f"no variant of {args.conditions} has a sequence here")
     summary = score_file(args.out / "variants.tsv", args.model / "weights.pt", args.model / "model.json",
                          args.out / "elements.fa", args.out / "effects.h5", args.out / "scoring.json",
                          ref_mismatch="skip", rc_average=not args.no_rc_average)
+    if any("=" not in item for item in args.cell_type):
+        p.error("--cell-type takes ELEMENT=SUBSTRING, e.g. --cell-type F9=HepG2")
     cells = dict(item.split("=", 1) for item in args.cell_type)
     rows = correlations(args.out / "effects.h5", args.out / "variants.tsv", cells, args.target)
     with open(args.out / "correlations.tsv", "w") as out:

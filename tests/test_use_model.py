@@ -180,8 +180,26 @@ def test_tsv_input_with_and_without_header_and_bgzipped_vcf(tmp_path, genome, mo
                      name="v.tsv")
     _, b, sb = score(tmp_path, genome, model_dir, f"chr2\t500\t{r}\tA\n", name="plain.tsv")
     _, c, sc = score(tmp_path, genome, model_dir, HEADER + f"chr2\t500\t.\t{r}\tA\t.\t.\t.\n", name="v.vcf.gz")
-    assert a["alt"] == ["A", "-"] and a["flags"][1] == "indel"
+    assert a["alt"][0] == "A" and a["flags"][1] == "indel"
+    assert (a["pos"][1], a["ref"][1], a["alt"][1]) == (500, letters(genome, "chr2", 500, 2), r)   # VCF form
     assert np.allclose(sa["diff"][0], sb["diff"][0]) and np.allclose(sb["diff"][0], sc["diff"][0])
+
+
+def test_a_tsv_indel_scores_as_its_vcf_form_and_odd_rows_are_handled(tmp_path, genome, model_dir):
+    g = lambda p, n=1: letters(genome, "chr1", p, n)                           # noqa: E731
+    tsv = f"chrom\tpos\tref\talt\nchr1\t601\t{g(601)}\t-\nchr1\t701\t-\tG\nchr1\t1\t{g(1)}\t-\nchr1\t9\tA\tA\n"
+    summary, t_tsv, s_tsv = score(tmp_path, genome, model_dir, tsv, name="v.tsv")
+    vcf = HEADER + f"chr1\t600\t.\t{g(600, 2)}\t{g(600)}\t.\t.\t.\nchr1\t700\t.\t{g(700)}\t{g(700)}G\t.\t.\t.\n"
+    _, t_vcf, s_vcf = score(tmp_path, genome, model_dir, vcf)
+    np.testing.assert_allclose(s_tsv["diff"][:2], s_vcf["diff"], atol=1e-6)
+    assert list(t_tsv["pos"]) == [600, 700, 1] and t_tsv["ref"][2] == g(1, 2) and t_tsv["alt"][2] == g(2)
+    assert summary["skipped"] == {"no_change": 1}
+    with pytest.raises(InputError, match=r"v\.tsv:2: expected 4 tab-separated columns"):
+        score(tmp_path, genome, model_dir, "chrom\tpos\tref\talt\nchr1\t20\tA\n", name="v.tsv")
+    with pytest.raises(InputError, match=r"v\.vcf:3: POS '2²'"):
+        score(tmp_path, genome, model_dir, HEADER + "chr1\t2²\t.\tA\tG\n")
+    with pytest.raises(InputError, match=r"max_indel 200: an allele must be shorter than the model's 100 bp"):
+        score(tmp_path, genome, model_dir, HEADER, max_indel=200)
 
 
 def test_scattered_parts_gather_to_the_single_jobs_output(tmp_path, genome, model_dir):

@@ -67,8 +67,8 @@ def mutated_span(start: int, end: int, length: int, span: int) -> tuple[int, int
         n = min(span, length)
         return (length - n) // 2, n
     n = min(span, end - start, length)
-    window_start = (start + end) // 2 - length // 2
-    return min(max(0, start - window_start + (end - start - n) // 2), length - n), n
+    first = sequence_inputs.window_start(start, end, length)
+    return min(max(0, start - first + (end - start - n) // 2), length - n), n
 
 
 def plot_sequence(pdf: PdfPages, effects: np.ndarray, codes: np.ndarray, targets: list[str], title: str) -> None:
@@ -115,9 +115,9 @@ def mutagenesis(model_dir: Path, out: Path, plots: Path, *, fasta: Path | None =
             group.create_dataset("effects", data=effects, compression="gzip", compression_opts=1)
             group.create_dataset("ref_probs", data=ref)
             group.create_dataset("codes", data=codes[positions])
-            window_start = (start + end) // 2 - length // 2
+            first = sequence_inputs.window_start(start, end, length)
             group.attrs.update({"name": name, "chrom": chrom, "flag": flag, "window_offset": offset,
-                                "first": window_start + offset if chrom else -1})
+                                "first": first + offset if chrom else -1})
             if done < n_plots:
                 plot_sequence(pdf, effects, codes[positions], meta["targets"], name)
             done += 1

@@ -6,7 +6,9 @@ input length ``L``:
 * FASTA (plain or gzipped): a record longer than ``L`` is cut to its central ``L`` bases (flag
   ``cropped``), a shorter one is centred between Ns (``padded``); chrom/start/end are empty/-1;
 * BED (``chrom start end [name]``, 0-based half-open): the window of ``L`` bases centred on the
-  interval's middle, start ``(start + end) // 2 - L // 2``, taken from the pipeline's genome, N
+  interval's middle, start ``(start + end - 1) // 2 - (L - 1) // 2`` (so a one-base interval's
+  base sits at index ``(L - 1) // 2``, where a per-nucleotide model is read and a variant sits),
+  taken from the pipeline's genome, N
   beyond a chromosome's ends (``near_end``); a chromosome the genome lacks (in any naming style)
   is skipped, counted and logged; a malformed line stops with ``file:line``;
 * a split of a data set HDF5 built by the pipeline: its rows in order, named ``split:row``.
@@ -44,6 +46,11 @@ def fit_length(codes: np.ndarray, length: int) -> tuple[np.ndarray, str]:
     return out, "padded"
 
 
+def window_start(start: int, end: int, length: int) -> int:
+    """Genome position of the first base of the window centred on ``[start, end)``."""
+    return (start + end - 1) // 2 - (length - 1) // 2
+
+
 def fasta_rows(path: Path, length: int) -> Iterator[tuple[tuple, np.ndarray]]:
     try:
         with pysam.FastxFile(str(path)) as records:
@@ -71,7 +78,7 @@ def bed_rows(path: Path, length: int, genome: GenomeWindows, skipped: Counter) -
                 skipped["unknown_chrom"] += 1
                 log.warning("%s:%d: chromosome %s is not in the genome: skipped", path, number, chrom)
                 continue
-            at = (start + end) // 2 - length // 2
+            at = window_start(start, end, length)
             flag = "near_end" if at < 0 or at + length > genome.sizes[name] else ""
             label = cells[3] if len(cells) > 3 and cells[3] else f"{chrom}:{start}-{end}"
             yield (label, chrom, start, end, flag), genome.codes(name, at, length)

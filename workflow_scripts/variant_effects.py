@@ -36,6 +36,7 @@ import json
 import logging
 import re
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import h5py
@@ -81,6 +82,18 @@ def scores_from(p_ref: np.ndarray, p_alt: np.ndarray) -> dict[str, np.ndarray]:
     diff, logit_diff = a - r, logit(a) - logit(r)
     return {"p_ref": p_ref, "p_alt": p_alt, "diff": diff, "logit_diff": logit_diff,
             "deepsea": np.abs(logit_diff) * np.abs(diff)}
+
+
+def anchored(v: Variant, chrom: str, genome: GenomeWindows) -> Variant:
+    """An indel with an empty allele (a TSV's ``-``) in VCF form: the genome base before it added
+    to both alleles (after it, at a chromosome's first base), so both forms score the same."""
+    if v.ref and v.alt:
+        return v
+    if v.pos > 1:
+        base = genome.letters(chrom, v.pos - 2, v.pos - 1)
+        return replace(v, pos=v.pos - 1, ref=base + v.ref, alt=base + v.alt)
+    base = genome.letters(chrom, len(v.ref), len(v.ref) + 1)
+    return replace(v, ref=v.ref + base, alt=v.alt + base)
 
 
 # ---------------------------------------------------------------- the HDF5 file
@@ -149,6 +162,7 @@ class VariantScorer:
                 self.skipped["unknown_chrom"] += 1
                 self.unknown_chroms[v.chrom] += 1
                 continue
+            v = anchored(v, chrom, self.genome)
             pos0 = v.pos - 1
             if pos0 + len(v.ref) > self.genome.sizes[chrom]:
                 self.skipped["outside_chrom"] += 1
@@ -198,6 +212,9 @@ def score_file(variants: Path, weights: Path, meta_path: Path, genome_fasta: Pat
     returns and writes the summary (JSON)."""
     device = default_device()
     model, meta = load_trained(weights, meta_path, device)
+    if max_indel + 1 >= meta["seq_length"]:
+        raise InputError(f"max_indel {max_indel}: an allele must be shorter than the model's "
+                         f"{meta['seq_length']} bp window; use at most {meta['seq_length'] - 2}")
     genome = GenomeWindows(genome_fasta)
     reader = VariantReader(variants, max_indel=max_indel, chunk_size=chunk_size)
     total = reader.count_records()
@@ -240,6 +257,8 @@ def write_summary(path: Path, summary: dict) -> None:
 # ---------------------------------------------------------------- gather and export
 def gather(parts: list[Path], summaries: list[Path], out_h5: Path, summary: Path) -> None:
     """Concatenates scattered parts in order into one HDF5 and one summary."""
+    if not parts or len(parts) != len(summaries):
+        raise InputError("gather needs the parts' HDF5 files (--part-files) and as many summaries (--summaries)")
     total: dict = {}
     with atomic_output(out_h5, suffix=".h5") as tmp:
         with h5py.File(parts[0], "r") as first:
@@ -320,25 +339,24 @@ def _write_vcf(h5, out, targets, n, scores, genome_fasta, rows) -> None:
     keys = {(s, t): vcf_key(s, t, used) for s in scores for t in targets}
     out.write("##fileformat=VCFv4.2\n##source=seq2reg variant_effects\n")
     out.write(f"##seq2reg_model={h5.attrs.get('model', '')}\n")
-    chroms = list(dict.fromkeys(h5["variants/chrom"].asstr()[:]))
-    sizes = GenomeWindows(genome_fasta).sizes if genome_fasta else {}
+    chroms: dict = {}
+    for start in range(0, n, rows):
+        chroms.update(dict.fromkeys(h5["variants/chrom"].asstr()[start:start + rows]))
     genome = GenomeWindows(genome_fasta) if genome_fasta else None
     for chrom in chroms:
         name = genome.resolve(chrom) if genome else None
-        out.write(f"##contig=<ID={chrom}" + (f",length={sizes[name]}" if name else "") + ">\n")
+        out.write(f"##contig=<ID={chrom}" + (f",length={genome.sizes[name]}" if name else "") + ">\n")
     out.write('##INFO=<ID=S2R_FLAGS,Number=.,Type=String,Description="seq2reg flags: ref_mismatch, near_end, '
               'n_in_window, indel">\n')
     for (s, t), key in keys.items():
-        out.write(f'##INFO=<ID={key},Number=1,Type=Float,Description="seq2reg {s} for target {t}">\n')
+        quoted = t.replace("\\", "\\\\").replace('"', '\\"')
+        out.write(f'##INFO=<ID={key},Number=1,Type=Float,Description="seq2reg {s} for target {quoted}">\n')
     out.write("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n")
     for start in range(0, n, rows):
         table = read_table(h5, start, start + rows)
         values = {s: h5[s][start:start + rows] for s in scores}
         for i in range(len(table["pos"])):
             ref, alt, pos = table["ref"][i], table["alt"][i], int(table["pos"][i])
-            if ref == "-" or alt == "-":            # a TSV's empty allele: VCF needs the anchor base before it
-                anchor = genome.letters(genome.resolve(table["chrom"][i]), pos - 2, pos - 1) if genome else "N"
-                ref, alt, pos = anchor + ref.strip("-"), anchor + alt.strip("-"), pos - 1
             info = ([f"S2R_FLAGS={table['flags'][i]}"] if table["flags"][i] else []) + \
                 [f"{keys[s, t]}={values[s][i, j]:.6g}" for s in scores for j, t in enumerate(targets)]
             out.write(f"{table['chrom'][i]}\t{pos}\t{table['id'][i]}\t{ref}\t{alt}\t.\t.\t{';'.join(info) or '.'}\n")

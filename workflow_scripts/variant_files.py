@@ -9,6 +9,7 @@ REF) and POS is the 1-based position of the first REF base.
 
 Every ALT of a multi-allelic record is a variant of its own. Alleles that cannot be scored are
 skipped and counted by reason (:data:`SKIP_REASONS`), never silently: ALT ``.`` (no alternative),
+ALT equal to REF,
 ``*`` (an allele of an overlapping deletion), symbolic (``<DEL>``, breakends) and alleles longer
 than ``max_indel`` + 1 bases. A malformed line (not enough columns, a POS that is not a positive number,
 letters other than ACGTN) stops the run with ``file:line``.
@@ -27,6 +28,7 @@ from workflow_scripts.io_utils import open_text
 
 SKIP_REASONS = {
     "no_alt": "ALT is '.' (no alternative allele)",
+    "no_change": "ALT equals REF",
     "star_allele": "ALT is '*' (the allele of an overlapping deletion)",
     "symbolic": "symbolic ALT (<DEL>, <INS>, breakends)",
     "indel_too_long": "an allele longer than max_indel + 1 bases (a VCF indel's anchor base + max_indel)",
@@ -101,8 +103,14 @@ class VariantReader:
                     continue
                 if self.stop is not None and index >= self.stop:
                     return
-                yield number, line, cells if self.vcf else [cells[i] if i is not None and i < len(cells) else "."
-                                                             for i in columns["order"]]
+                if self.vcf:
+                    yield number, line, cells
+                    continue
+                needed = max(i for i in columns["order"] if i is not None) + 1
+                if needed > len(cells):
+                    raise cli.located(self.path, number, f"expected {needed} tab-separated columns "
+                                      f"(chrom pos ref alt)", line)
+                yield number, line, [cells[i] if i is not None else "." for i in columns["order"]]
 
     def _tsv_columns(self, cells: list[str], number: int, line: str) -> dict:
         names = [c.strip().lower().lstrip("#") for c in cells]
@@ -121,7 +129,7 @@ class VariantReader:
                 raise cli.located(self.path, number, "expected at least 5 tab-separated columns "
                                   "(CHROM POS ID REF ALT)", line)
             chrom, pos, ident, ref, alts = (c.strip() for c in cells[:5])
-            if not pos.isdigit() or int(pos) < 1:
+            if not re.fullmatch(r"[0-9]+", pos) or int(pos) < 1:
                 raise cli.located(self.path, number, f"POS {pos!r} is not a positive whole number", line)
             ref = self._allele(ref, number, line, "REF")
             self.counts["records"] += 1
@@ -133,11 +141,14 @@ class VariantReader:
                 reason = self._skip_reason(alt)
                 if reason is None:
                     alt = self._allele(alt, number, line, "ALT")
-                    if max(len(ref), len(alt)) > self.max_indel + 1:
+                    if alt == ref:
+                        reason = "no_change"
+                    elif max(len(ref), len(alt)) > self.max_indel + 1:
                         reason = "indel_too_long"
                 if reason:
                     self.skipped[reason] += 1
                     continue
+                ident = re.sub(r"[\s;]", "_", ident)                  # a VCF ID has no blanks or ';'
                 yield Variant(chrom, int(pos), ident if ident not in ("", ".") else
                               f"{chrom}:{pos}:{ref or '-'}:{alt or '-'}", ref, alt, number)
 

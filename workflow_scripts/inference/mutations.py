@@ -7,8 +7,9 @@ i. Layer by layer, only those positions are recomputed from the reference's acti
 mutant costs a few columns of each layer instead of the whole sequence; the model's
 :meth:`~models.base.SeqModel.after_trunk` then reads the reference trunk output with those
 columns replaced, and a :class:`~models.blocks.DenseHead` adds only the changed columns' share
-to its first (linear) layer's reference output. Exact up to float rounding (a test holds it to
-1e-5 of naive on every model it applies to).
+to its first (linear) layer's reference output. Exact up to float rounding in float32 (a test
+holds it to 1e-5 of naive on every model it applies to); under bf16 autocast on a GPU both ways
+carry bf16's rounding (about 1e-2 on a probability), so compare effects at that precision.
 
 The fast way applies to models whose ``body`` is the default (trunk, then ``after_trunk``) and
 whose trunk is a sequence of 1-D convolutions, max-pools and position-wise layers (batch norm in
@@ -50,7 +51,8 @@ def mutant_codes(codes: np.ndarray, positions: np.ndarray, bases: np.ndarray) ->
 
 def trunk_layers(model: SeqModel) -> list[nn.Module] | None:
     """The trunk's layers in forward order, when the fast way applies (else None)."""
-    if type(model).body is not SeqModel.body or not hasattr(model, "trunk") or model.per_nucleotide:
+    if (type(model).body is not SeqModel.body or not hasattr(model, "trunk") or model.per_nucleotide
+            or model.input_encoding not in ("onehot", "codes")):       # one base = one input column
         return None
     leaves: list[nn.Module] = []
 
@@ -66,7 +68,7 @@ def trunk_layers(model: SeqModel) -> list[nn.Module] | None:
         walk(model.trunk)
     except TypeError:
         return None
-    ok = all(isinstance(m, POSITIONWISE) or (isinstance(m, nn.Conv1d) and m.groups == 1) or
+    ok = all(isinstance(m, POSITIONWISE) or (isinstance(m, nn.Conv1d) and m.groups == 1 and m.padding_mode == "zeros") or
              (isinstance(m, nn.MaxPool1d) and not m.ceil_mode) for m in leaves)
     return leaves if ok else None
 

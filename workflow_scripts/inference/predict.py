@@ -53,7 +53,7 @@ def context_of(model, length: int, position: int) -> tuple[int, int]:
     if field >= length // 3:
         return 0, length
     step = math.prod(m.stride[0] if isinstance(m.stride, tuple) else m.stride for m in model.modules()
-                     if isinstance(m, (torch.nn.Conv1d, torch.nn.MaxPool1d)))
+                     if isinstance(m, (torch.nn.Conv1d, torch.nn.MaxPool1d, torch.nn.AvgPool1d)))
     start = max(0, (position - field) // step * step)
     stop = length - max(0, (length - position - field - 1) // step * step)
     return start, stop
