@@ -291,3 +291,8 @@ def model_dir(wildcards):
 def use_targets(kind, names):
     """Every output of one kind of analysis, for every analysed model and input."""
     return [path(kind, dataset=d, model=m, input=i) for d, m in USED_MODELS for i in names]
+
+
+def sequence_kind(wildcards, input):
+    """--fasta or --bed, from the input's name (FASTA: .fa .fasta .fna .fas, optionally gzipped)."""
+    return "--fasta" if re.search(r"\.(fa|fasta|fna|fas)(\.b?gz)?$", input.sequences, re.I) else "--bed"

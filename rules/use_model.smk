@@ -13,7 +13,7 @@ rule predict_model:
         PATHS["predict"],
     params:
         model=model_dir,
-        kind=lambda wc, input: "--fasta" if re.search(r"\.(fa|fasta|fna)(\.gz)?$", input.sequences) else "--bed",
+        kind=sequence_kind,
         rc="--rc-average" if USE["rc_average"] else "--no-rc-average",
     threads: config["threads"]["evaluate"]
     log:
@@ -41,6 +41,7 @@ rule variant_effects_part:
         parts=USE["variant_parts"],
         ref_mismatch=USE["ref_mismatch"],
         max_indel=USE["max_indel"],
+        on_malformed=USE["on_malformed"],
     threads: config["threads"]["evaluate"]
     log:
         f"{LOGS}/variant_effects/{{dataset}}/{{model}}/{{input}}.{{part}}.log",
@@ -55,6 +56,7 @@ rule variant_effects_part:
         "OMP_NUM_THREADS={threads} python -m workflow_scripts.variant_effects score --variants {input.variants:q} "
         "--weights {input.weights:q} --meta {input.meta:q} --genome {input.genome:q} "
         "--ref-mismatch {params.ref_mismatch} --max-indel {params.max_indel} {params.rc} "
+        "--on-malformed {params.on_malformed} "
         "--part {wildcards.part} --parts {params.parts} --out-h5 {output.h5:q} --summary {output.summary:q} "
         "--log {log:q}"
 
@@ -98,7 +100,7 @@ rule mutagenesis_model:
         plots=PATHS["ism_plots"],
     params:
         model=model_dir,
-        kind=lambda wc, input: "--fasta" if re.search(r"\.(fa|fasta|fna)(\.gz)?$", input.sequences) else "--bed",
+        kind=sequence_kind,
         rc="--rc-average" if USE["rc_average"] else "--no-rc-average",
         span=USE["ism_span"],
         max_sequences=USE["ism_max_sequences"],

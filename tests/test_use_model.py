@@ -194,7 +194,7 @@ def test_a_tsv_indel_scores_as_its_vcf_form_and_odd_rows_are_handled(tmp_path, g
     np.testing.assert_allclose(s_tsv["diff"][:2], s_vcf["diff"], atol=1e-6)
     assert list(t_tsv["pos"]) == [600, 700, 1] and t_tsv["ref"][2] == g(1, 2) and t_tsv["alt"][2] == g(2)
     assert summary["skipped"] == {"no_change": 1}
-    with pytest.raises(InputError, match=r"v\.tsv:2: expected 4 tab-separated columns"):
+    with pytest.raises(InputError, match=r"v\.tsv:2: expected a chrom, pos, ref and alt column"):
         score(tmp_path, genome, model_dir, "chrom\tpos\tref\talt\nchr1\t20\tA\n", name="v.tsv")
     with pytest.raises(InputError, match=r"v\.vcf:3: POS '2²'"):
         score(tmp_path, genome, model_dir, HEADER + "chr1\t2²\t.\tA\tG\n")
@@ -275,6 +275,10 @@ def test_cagi5_real_variants_read_and_all_but_one_ref_match(tmp_path):
     with pytest.raises(InputError, match=r"kircher2019_elements_grch37\.tsv\.gz:\d+: POS 'NA'"):
         for _ in VariantReader(raw, max_indel=50):
             pass
+    lenient = VariantReader(raw, max_indel=50, on_malformed="skip")
+    read = sum(len(chunk) for chunk in lenient)
+    assert lenient.skipped["malformed"] == 11 and "POS 'NA'" in lenient.malformed_examples[0]
+    assert read + sum(lenient.skipped.values()) == lenient.counts["alleles"] == 44658
 
 
 def test_cagi5_benchmark_runs_end_to_end(tmp_path, model_dir):

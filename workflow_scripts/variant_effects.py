@@ -207,7 +207,7 @@ class VariantScorer:
 
 def score_file(variants: Path, weights: Path, meta_path: Path, genome_fasta: Path, out_h5: Path, summary: Path, *,
                ref_mismatch: str = "skip", max_indel: int = 50, rc_average: bool = True, batch_size: int = 128,
-               chunk_size: int = 4096, part: int = 0, parts: int = 1) -> dict:
+               chunk_size: int = 4096, part: int = 0, parts: int = 1, on_malformed: str = "error") -> dict:
     """Scores every variant of ``variants`` (records of part ``part`` of ``parts``) into ``out_h5``;
     returns and writes the summary (JSON)."""
     device = default_device()
@@ -216,7 +216,7 @@ def score_file(variants: Path, weights: Path, meta_path: Path, genome_fasta: Pat
         raise InputError(f"max_indel {max_indel}: an allele must be shorter than the model's "
                          f"{meta['seq_length']} bp window; use at most {meta['seq_length'] - 2}")
     genome = GenomeWindows(genome_fasta)
-    reader = VariantReader(variants, max_indel=max_indel, chunk_size=chunk_size)
+    reader = VariantReader(variants, max_indel=max_indel, chunk_size=chunk_size, on_malformed=on_malformed)
     total = reader.count_records()
     reader.first, reader.stop = total * part // parts, total * (part + 1) // parts
     scorer = VariantScorer(model, meta, genome, source=variants, ref_mismatch=ref_mismatch,
@@ -241,7 +241,8 @@ def score_file(variants: Path, weights: Path, meta_path: Path, genome_fasta: Pat
               "alleles": reader.counts["alleles"], "multiallelic_records": reader.counts["multiallelic"],
               "scored": writer.rows, "skipped": dict(reader.skipped + scorer.skipped),
               "flagged": dict(scorer.flags), "ref_mismatch_policy": ref_mismatch,
-              "ref_mismatch_examples": scorer.mismatch_examples, "unknown_chromosomes": dict(scorer.unknown_chroms)}
+              "ref_mismatch_examples": scorer.mismatch_examples, "unknown_chromosomes": dict(scorer.unknown_chroms),
+              "malformed_examples": reader.malformed_examples}
     write_summary(summary, result)
     return result
 
@@ -372,7 +373,8 @@ def main(args) -> None:
             raise InputError(f"score needs {', '.join(missing)}")
         score_file(args.variants, args.weights, args.meta, args.genome, args.out_h5, args.summary,
                    ref_mismatch=args.ref_mismatch, max_indel=args.max_indel, rc_average=args.rc_average,
-                   batch_size=args.batch_size, chunk_size=args.chunk_size, part=args.part, parts=args.parts)
+                   batch_size=args.batch_size, chunk_size=args.chunk_size, part=args.part, parts=args.parts,
+                   on_malformed=args.on_malformed)
     else:
         gather(args.part_files, args.summaries, args.out_h5, args.summary)
     if args.tsv or args.vcf:
@@ -390,6 +392,8 @@ def build_parser():
     p.add_argument("--genome", type=Path, help="FASTA with a .fai index (the pipeline's genome)")
     p.add_argument("--ref-mismatch", choices=POLICIES, default="skip")
     p.add_argument("--max-indel", type=int, default=50)
+    p.add_argument("--on-malformed", choices=["error", "skip"], default="error",
+                   help="a malformed line stops the run (default) or is skipped and counted")
     p.add_argument("--rc-average", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--chunk-size", type=int, default=4096)

@@ -11,8 +11,9 @@ Every ALT of a multi-allelic record is a variant of its own. Alleles that cannot
 skipped and counted by reason (:data:`SKIP_REASONS`), never silently: ALT ``.`` (no alternative),
 ALT equal to REF,
 ``*`` (an allele of an overlapping deletion), symbolic (``<DEL>``, breakends) and alleles longer
-than ``max_indel`` + 1 bases. A malformed line (not enough columns, a POS that is not a positive number,
-letters other than ACGTN) stops the run with ``file:line``.
+than ``max_indel`` + 1 bases. A malformed line (not enough columns, a POS that is not a positive
+number, letters other than ACGTN) stops the run with ``file:line``; with ``on_malformed="skip"``
+it is counted (``malformed``) and the first 20 are listed with ``file:line``.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ SKIP_REASONS = {
     "unknown_chrom": "chromosome not in the genome (as given, or in UCSC/Ensembl style)",
     "outside_chrom": "REF runs past the chromosome's end",
     "ref_mismatch": "REF differs from the genome (policy: skip)",
+    "malformed": "a malformed line (on_malformed: skip; the first 20 are listed)",
 }
 BASES = re.compile(r"[ACGTNacgtn]*")
 
@@ -61,11 +63,15 @@ def is_vcf(path: str | Path) -> bool:
 class VariantReader:
     """Variants of one file in input order, in lists of at most ``chunk_size``; ``skipped`` and
     ``counts`` (records, alleles, multiallelic) fill as the file is read. ``first`` and ``stop``
-    restrict the read to data records ``[first, stop)`` (0-based), for scattered jobs."""
+    restrict the read to data records ``[first, stop)`` (0-based), for scattered jobs; a malformed
+    record counts as one allele."""
 
     def __init__(self, path: str | Path, *, max_indel: int, chunk_size: int = 10_000,
-                 first: int = 0, stop: int | None = None):
+                 first: int = 0, stop: int | None = None, on_malformed: str = "error"):
         self.path, self.max_indel, self.chunk_size = Path(path), max_indel, chunk_size
+        if on_malformed not in ("error", "skip"):
+            raise InputError(f"on_malformed: {on_malformed!r} is not error or skip")
+        self.on_malformed, self.malformed_examples = on_malformed, []
         if not self.path.is_file():
             raise InputError(f"{path}: no such file (a VCF or a TSV chrom pos ref alt)")
         self.first, self.stop = first, stop
@@ -106,11 +112,8 @@ class VariantReader:
                 if self.vcf:
                     yield number, line, cells
                     continue
-                needed = max(i for i in columns["order"] if i is not None) + 1
-                if needed > len(cells):
-                    raise cli.located(self.path, number, f"expected {needed} tab-separated columns "
-                                      f"(chrom pos ref alt)", line)
-                yield number, line, [cells[i] if i is not None else "." for i in columns["order"]]
+                yield number, line, [("." if i is None else cells[i] if i < len(cells) else None)
+                                     for i in columns["order"]]
 
     def _tsv_columns(self, cells: list[str], number: int, line: str) -> dict:
         names = [c.strip().lower().lstrip("#") for c in cells]
@@ -125,32 +128,41 @@ class VariantReader:
 
     def _variants(self) -> Iterator[Variant]:
         for number, line, cells in self._records():
-            if len(cells) < 5:
-                raise cli.located(self.path, number, "expected at least 5 tab-separated columns "
-                                  "(CHROM POS ID REF ALT)", line)
-            chrom, pos, ident, ref, alts = (c.strip() for c in cells[:5])
-            if not re.fullmatch(r"[0-9]+", pos) or int(pos) < 1:
-                raise cli.located(self.path, number, f"POS {pos!r} is not a positive whole number", line)
-            ref = self._allele(ref, number, line, "REF")
             self.counts["records"] += 1
-            alts = alts.split(",")
-            if len(alts) > 1:
-                self.counts["multiallelic"] += 1
-            for alt in alts:
+            try:
+                yield from self._record(number, line, cells)
+            except InputError as err:
+                if self.on_malformed == "error":
+                    raise
+                self.skipped["malformed"] += 1
                 self.counts["alleles"] += 1
-                reason = self._skip_reason(alt)
-                if reason is None:
-                    alt = self._allele(alt, number, line, "ALT")
-                    if alt == ref:
-                        reason = "no_change"
-                    elif max(len(ref), len(alt)) > self.max_indel + 1:
-                        reason = "indel_too_long"
-                if reason:
-                    self.skipped[reason] += 1
-                    continue
-                ident = re.sub(r"[\s;]", "_", ident)                  # a VCF ID has no blanks or ';'
-                yield Variant(chrom, int(pos), ident if ident not in ("", ".") else
-                              f"{chrom}:{pos}:{ref or '-'}:{alt or '-'}", ref, alt, number)
+                if len(self.malformed_examples) < 20:
+                    self.malformed_examples.append(str(err).split("\n")[0])
+
+    def _record(self, number: int, line: str, cells: list) -> Iterator[Variant]:
+        if len(cells) < 5 or None in cells[:5]:
+            raise cli.located(self.path, number, "expected at least 5 tab-separated columns (CHROM POS ID REF "
+                              "ALT)" if self.vcf else "expected a chrom, pos, ref and alt column", line)
+        chrom, pos, ident, ref, alts = (c.strip() for c in cells[:5])
+        if not re.fullmatch(r"[0-9]+", pos) or int(pos) < 1:
+            raise cli.located(self.path, number, f"POS {pos!r} is not a positive whole number", line)
+        ref = self._allele(ref, number, line, "REF")
+        alts = [(alt, self._skip_reason(alt)) for alt in alts.split(",")]
+        alts = [(self._allele(alt, number, line, "ALT") if reason is None else alt, reason) for alt, reason in alts]
+        if len(alts) > 1:
+            self.counts["multiallelic"] += 1
+        ident = re.sub(r"[\s;]", "_", ident)                              # a VCF ID has no blanks or ';'
+        for alt, reason in alts:                       # (validated first: a bad record yields nothing)
+            self.counts["alleles"] += 1
+            if reason is None and alt == ref:
+                reason = "no_change"
+            elif reason is None and max(len(ref), len(alt)) > self.max_indel + 1:
+                reason = "indel_too_long"
+            if reason:
+                self.skipped[reason] += 1
+                continue
+            yield Variant(chrom, int(pos), ident if ident not in ("", ".") else
+                          f"{chrom}:{pos}:{ref or '-'}:{alt or '-'}", ref, alt, number)
 
     @staticmethod
     def _skip_reason(alt: str) -> str | None:
