@@ -79,7 +79,7 @@ rule variant_effects_model:
     log:
         f"{LOGS}/variant_effects/{{dataset}}/{{model}}/{{input}}.gather.log",
     resources:
-        **sized("small"),
+        **sized("evaluate"),
     conda:
         "../envs/train.yaml"
     shell:
