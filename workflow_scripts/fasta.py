@@ -14,7 +14,7 @@ import numpy as np
 
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
-from workflow_scripts.sequence import CODE_OF
+from workflow_scripts.sequence import CODE_OF, encode
 
 LINE_WIDTH = 60
 
@@ -133,4 +133,4 @@ class GenomeWindows:
         return ("N" * max(0, min(end, 0) - start) + inside + "N" * max(0, end - max(start, size))).upper()
 
     def codes(self, chrom: str, start: int, length: int) -> np.ndarray:
-        return CODE_OF[np.frombuffer(self.letters(chrom, start, start + length).encode(), dtype=np.uint8)]
+        return encode(self.letters(chrom, start, start + length))

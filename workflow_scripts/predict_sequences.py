@@ -27,6 +27,7 @@ from workflow_scripts import cli
 from workflow_scripts.cli import InputError
 from workflow_scripts.inference import default_device, load_trained_dir
 from workflow_scripts.inference.predict import predict_batches
+from workflow_scripts.dataset_layout import SplitWriter
 from workflow_scripts.io_utils import atomic_output
 from workflow_scripts import sequence_inputs
 
@@ -43,14 +44,11 @@ class ProbWriter:
             return
         self.h5 = h5py.File(path, "w")
         self.h5.create_dataset("targets", data=np.array(targets, dtype=object), dtype=h5py.string_dtype())
-        self.h5.create_dataset("probs", (0, len(targets)), maxshape=(None, len(targets)), dtype="float32",
-                               chunks=(max(1, min(1024, 2 ** 20 // len(targets))), len(targets)))
-        for column in ROW:
-            self.h5.create_dataset(f"rows/{column}", (0,), maxshape=(None,), chunks=(4096,),
-                                   dtype="int64" if column in ("start", "end") else h5py.string_dtype())
+        columns = {"probs": ((len(targets),), np.float32)}
+        columns.update({f"rows/{c}": ((), np.int64 if c in ("start", "end") else h5py.string_dtype()) for c in ROW})
         if tracks:
-            self.h5.create_dataset("tracks", (0, len(targets), length), maxshape=(None, len(targets), length),
-                                   dtype="float16", chunks=(1, len(targets), min(length, 4096)))
+            columns["tracks"] = ((len(targets), length), np.float16)
+        self.writer = SplitWriter(self.h5, columns)
 
     def append(self, rows: list[tuple], probs: np.ndarray, tracks: np.ndarray | None) -> None:
         if self.fmt == "tsv":
@@ -62,10 +60,7 @@ class ProbWriter:
                                         for i, c in enumerate(ROW)}}
             if tracks is not None:
                 items["tracks"] = tracks.astype(np.float16)
-            for name, values in items.items():
-                data = self.h5[name]
-                data.resize(self.n + len(values), axis=0)
-                data[self.n:] = values
+            self.writer.append(**items)
         self.n += len(rows)
 
     def close(self) -> None:

@@ -48,8 +48,9 @@ from workflow_scripts.cli import InputError
 from workflow_scripts.fasta import GenomeWindows
 from workflow_scripts.inference import default_device, load_trained
 from workflow_scripts.inference.predict import in_batches, predict_batches
+from workflow_scripts.dataset_layout import SplitWriter
 from workflow_scripts.io_utils import atomic_output
-from workflow_scripts.sequence import CODE_OF, N_CODE
+from workflow_scripts.sequence import N_CODE, encode
 from workflow_scripts.variant_files import SKIP_REASONS, Variant, VariantReader
 
 log = logging.getLogger("seq2reg.variant_effects")
@@ -57,6 +58,7 @@ log = logging.getLogger("seq2reg.variant_effects")
 SCORES = ("p_ref", "p_alt", "diff", "logit_diff", "deepsea")
 POLICIES = ("refuse", "skip", "substitute")
 TABLE = ("chrom", "pos", "id", "ref", "alt", "flags", "line")
+TABLE_DTYPES = {"pos": np.int64, "line": np.int64}             # the others are strings
 EPS = 1e-7
 
 
@@ -71,7 +73,7 @@ def allele_window(genome: GenomeWindows, chrom: str, pos0: int, ref_length: int,
     at = centre(length) - (len(allele) - 1) // 2
     right = length - at - len(allele)
     codes = np.concatenate([genome.codes(chrom, pos0 - at, at),
-                            CODE_OF[np.frombuffer(allele.encode(), np.uint8)],
+                            encode(allele),
                             genome.codes(chrom, pos0 + ref_length, right)])
     return codes, pos0 - at < 0 or pos0 + ref_length + right > genome.sizes[chrom]
 
@@ -102,38 +104,24 @@ class EffectsWriter:
 
     def __init__(self, path: Path, targets: list[str], attrs: dict):
         self.h5 = h5py.File(path, "w")
-        self.targets = targets
         self.h5.create_dataset("targets", data=np.array(targets, dtype=object), dtype=h5py.string_dtype())
-        rows = max(1, min(1024, 2 ** 22 // max(1, len(targets))))
-        for score in SCORES:
-            self.h5.create_dataset(score, shape=(0, len(targets)), maxshape=(None, len(targets)),
-                                   dtype="float32", chunks=(rows, len(targets)))
-        for column in TABLE:
-            dtype = "int64" if column in ("pos", "line") else h5py.string_dtype()
-            self.h5.create_dataset(f"variants/{column}", shape=(0,), maxshape=(None,), dtype=dtype, chunks=(4096,))
+        columns = {s: ((len(targets),), np.float32) for s in SCORES}
+        columns.update({f"variants/{c}": ((), TABLE_DTYPES.get(c, h5py.string_dtype())) for c in TABLE})
+        self.writer = SplitWriter(self.h5, columns)
         self.h5.attrs.update({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in attrs.items()})
         self.rows = 0
 
     def append(self, table: dict[str, list], scores: dict[str, np.ndarray]) -> None:
-        n = len(table["chrom"])
-        for column in TABLE:
-            self._put(f"variants/{column}", np.asarray(table[column], dtype=object if column not in ("pos", "line")
-                                                       else np.int64))
-        for score in SCORES:
-            self._put(score, np.asarray(scores[score], dtype=np.float32))
-        self.rows += n
-
-    def _put(self, name: str, values: np.ndarray) -> None:
-        data = self.h5[name]
-        data.resize(self.rows + len(values), axis=0)
-        data[self.rows:self.rows + len(values)] = values
+        self.writer.append(**{f"variants/{c}": np.asarray(table[c], dtype=TABLE_DTYPES.get(c, object)) for c in TABLE},
+                           **{s: np.asarray(scores[s], dtype=np.float32) for s in SCORES})
+        self.rows += len(table["chrom"])
 
     def close(self) -> None:
         self.h5.close()
 
 
 def read_table(h5: h5py.File, start: int, stop: int) -> dict[str, np.ndarray]:
-    return {c: (h5[f"variants/{c}"][start:stop] if c in ("pos", "line")
+    return {c: (h5[f"variants/{c}"][start:stop] if c in TABLE_DTYPES
                 else h5[f"variants/{c}"].asstr()[start:stop]) for c in TABLE}
 
 
@@ -190,7 +178,7 @@ class VariantScorer:
             self.flags.update(flags)
             refs.append(ref)
             alts.append(alt)
-            for column, value in zip(TABLE, (v.chrom, v.pos, v.id, v.ref or "-", v.alt or "-", ",".join(flags), v.line)):
+            for column, value in zip(TABLE, (v.chrom, v.pos, v.id, v.ref, v.alt, ",".join(flags), v.line)):
                 table[column].append(value)
         return refs, alts, table
 

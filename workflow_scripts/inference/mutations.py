@@ -96,7 +96,7 @@ class LocalTrunk:
     """The reference's activations at every trunk layer, and mutants recomputed from them."""
 
     def __init__(self, model: SeqModel, layers: list[nn.Module], ref_input: torch.Tensor):
-        self.model, self.layers = model, layers
+        self.layers = layers
         self.inputs = []                      # each layer's input for the reference, (C, len)
         self.padded = []                      # ... padded as the layer pads, plus room on the right
         self.flipped = {}                     # stride-1 convolutions: weight for the change alone
@@ -169,8 +169,7 @@ class LocalTrunk:
 
 
 @torch.no_grad()
-def _fast_logits(model: SeqModel, local: LocalTrunk, codes: torch.Tensor, positions: torch.Tensor,
-                 bases: torch.Tensor) -> torch.Tensor:
+def _fast_logits(model: SeqModel, local: LocalTrunk, positions: torch.Tensor, bases: torch.Tensor) -> torch.Tensor:
     stem_cols = model.stem(model.encode(bases[:, None].to(torch.uint8)))    # (M, C, 1): position-wise
     lo, vals = local.mutate(stem_cols, positions)
     ref = local.output
@@ -196,7 +195,7 @@ def _fast_probs(model, layers, codes: np.ndarray, positions, bases, device, batc
     for rows in in_batches(np.arange(len(positions)), batch_size):
         pos = torch.as_tensor(positions[rows], device=device)
         base = torch.as_tensor(bases[rows], device=device)
-        logits = _fast_logits(model, local, ref, pos, base)
+        logits = _fast_logits(model, local, pos, base)
         out.append(torch.sigmoid(logits.float()).cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, model.n_targets), np.float32)
 
