@@ -44,13 +44,15 @@ EPOCH_SAMPLES = 4_400_000                     # DeepSEA's training set
 SHAPES = {"dhs600": (600, 164, "packbits"), "deepsea1000": (1000, 919, "packbits"), "nuc25k": (25000, 919, "intervals")}
 
 
-def make_file(path: Path, dataset: str, rows: int, rng) -> Path:
+def make_file(path: Path, dataset: str, rows: int, rng, big_split: str = "train") -> Path:
+    """A data set of ``dataset``'s real shape with random sequence and ~2 % positives: ``rows`` rows
+    in ``big_split``, 16 in the others."""
     length, targets, layout = SHAPES[dataset]
     with h5py.File(path, "w") as f:
         write_header(f, dataset, [f"t{i}" for i in range(targets)], ["TF"] * targets, length, layout,
                      {"params_hash": "bench", "inputs": {}, "params": {}, "code_version": "bench"})
         for split in SPLITS:
-            n = rows if split == "train" else 16
+            n = rows if split == big_split else 16
             cols = {"chrom": ((), np.dtype("S5")), "start": ((), np.int64), "end": ((), np.int64), "seq": ((length,), np.uint8)}
             if layout == "packbits":
                 cols["labels"] = (((targets + 7) // 8,), np.uint8)
@@ -108,44 +110,48 @@ def dataset_of(family: str) -> str:
     return next(name for name, shape in SHAPES.items() if shape[0] == length)
 
 
-def train_rate(entry: dict, path: Path, steps: int, workers: int, device, compile_model: bool) -> dict:
-    """Training steps of one model fed by the real loader: samples/s and time waiting for data."""
+WARMUP_STEPS = 3                              # cuDNN's choices and compilation happen here
+
+
+def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int, device, compile_model: bool,
+               batch: int | None = None) -> dict:
+    """Training steps of one model fed by the real loader, at least ``steps`` and ``seconds`` after
+    the warm-up: samples/s and time waiting for data."""
     reader = SplitReader(path, "train")
     torch.manual_seed(0)
     model = build_model(entry["family"], len(reader.targets), reader.seq_length, **entry["args"]).to(device)
     model.prepare(BatchStream(reader, 64, shuffle=False, max_batches=4))
-    batch = entry["train"].get("batch_size", 100)
+    batch = batch or entry["train"].get("batch_size", 100)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-5)
     step = torch.compile(model.training_step) if compile_model else model.training_step
-    stream = BatchStream(reader, batch, shuffle=True, seed=1, max_batches=steps + 1)
-    batches = iter(make_loader(stream, workers, device.type == "cuda"))
+    batches = iter(make_loader(BatchStream(reader, batch, shuffle=True, seed=1), workers, device.type == "cuda"))
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         torch.cuda.reset_peak_memory_stats()
     sampler = GpuSampler() if device.type == "cuda" and shutil.which("nvidia-smi") else None
-    waited, done, t0, first = 0.0, 0, None, 0.0
-    for i in range(steps + 1):
+    waited, done, i, t0, warmup = 0.0, 0, 0, time.time(), 0.0
+    while i < WARMUP_STEPS + steps or time.time() - t0 < seconds:
         w0 = time.time()
         b = next(batches, None)
         if b is None:
             break
         codes = b["codes"].to(device, non_blocking=True)
         targets = batch_targets(b, reader, device)
-        if i:
+        if i >= WARMUP_STEPS:
             waited += time.time() - w0
+            done += len(codes)
         with autocast_for(device):
             loss = step(model.encode(codes), targets, torch.ones(len(codes), dtype=torch.bool, device=device))
         loss.backward()
         opt.step()
         opt.zero_grad(set_to_none=True)
-        if i == 0:                                    # warm-up (and compilation) not timed
+        i += 1
+        if i == WARMUP_STEPS:                         # warm-up (and compilation) not timed
             if device.type == "cuda":
                 torch.cuda.synchronize()
-            first, t0 = time.time() - w0, time.time()
+            warmup, t0 = time.time() - t0, time.time()
             if sampler:
                 sampler.start()
-        else:
-            done += len(codes)
     if device.type == "cuda":
         torch.cuda.synchronize()
     wall = time.time() - t0
@@ -154,9 +160,9 @@ def train_rate(entry: dict, path: Path, steps: int, workers: int, device, compil
         sampler.running = False
         sampler.join()
         util = float(np.mean(sampler.values)) if sampler.values else None
-    rate = done / wall if wall > 0 else float("nan")
-    return {"batch": batch, "samples_per_s": rate, "data_wait_share": waited / wall if wall > 0 else float("nan"),
-            "first_step_s": first, "gpu_util": util, "epoch_minutes_4.4M": EPOCH_SAMPLES / rate / 60,
+    rate = done / wall if wall > 0 and done else float("nan")
+    return {"batch": batch, "samples_per_s": rate, "data_wait_share": waited / wall if done else float("nan"),
+            "warmup_s": warmup, "gpu_util": util, "epoch_minutes_4.4M": EPOCH_SAMPLES / rate / 60,
             "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if device.type == "cuda" else None}
 
 
@@ -164,19 +170,24 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", default="benchmarks/out/throughput")
     p.add_argument("--rows", type=int, default=200_000)
-    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--steps", type=int, default=5, help="timed training steps per model (at least)")
+    p.add_argument("--seconds", type=float, default=0.0, help="timed training seconds per model (at least)")
+    p.add_argument("--batch-size", nargs="*", default=[],
+                   help="MODEL=N: also measure MODEL at batch size N (e.g. deepsea=256)")
     p.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--models", nargs="*", help="models of config/models.yaml (default: all)")
     p.add_argument("--loader-seconds", type=float, default=8.0, help="how long each loader rate is measured")
     p.add_argument("--profile", default="paper", help="profile of config/models.yaml (smoke: a quick CPU check)")
     p.add_argument("--train-workers", type=int, default=2, help="loader workers feeding the training steps")
-    p.add_argument("--compile", action="store_true", help="also measure with torch.compile")
+    p.add_argument("--compile", nargs="*", metavar="MODEL",
+                   help="also measure these models (none named: every model) with torch.compile")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    print(f"device: {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'})")
+    device_name = torch.cuda.get_device_name() if device.type == "cuda" else f"{torch.get_num_threads()} CPU threads"
+    print(f"device: {device} ({device_name}), torch {torch.__version__}")
     files = {}
     print("\nloader (samples/s; 0 workers = the main process reads)")
     for dataset, (length, _, _) in SHAPES.items():
@@ -190,20 +201,39 @@ def main() -> None:
     config = {**zoo, "profile": args.profile}
     print(f"\ntraining, profile {args.profile}, real loader with {args.train_workers} worker(s)")
     rows = []
-    for name in args.models or list(zoo["models"]):
+
+    def save(rows):                                    # after every model: a cut-off run keeps its figures
+        (out / "training.json").write_text(json.dumps({"device": device_name, "torch": torch.__version__,
+                                                       "profile": args.profile, "rows": rows}, indent=2))
+
+    extra_batches = [item.split("=") for item in args.batch_size]
+    names = args.models or list(zoo["models"])
+    compiled = set(names if args.compile == [] else args.compile or [])
+    runs = [(n, c, None) for n in names for c in ([False, True] if n in compiled else [False])]
+    runs += [(n, False, int(b)) for n, b in extra_batches]
+    for name, compiled, batch in runs:
         entry = model_settings(config, name)
         dataset = dataset_of(entry["family"])
-        for compiled in ([False, True] if args.compile else [False]):
-            r = {"model": name, "dataset": dataset, "compile": compiled,
-                 **train_rate(entry, files[dataset], args.steps, args.train_workers, device, compiled)}
+        r = {"model": name, "dataset": dataset, "compile": compiled}
+        try:
+            r.update(train_rate(entry, files[dataset], args.steps, args.seconds, args.train_workers, device, compiled,
+                                batch))
+        except Exception as e:                         # an out-of-memory or a compiler failure is a figure too
+            r["error"] = f"{type(e).__name__}: {str(e)[:300]}"
+            print(f"  {name:12s} {'compiled ' if compiled else ''}failed: {r['error']}")
             rows.append(r)
-            extra = "".join([f", GPU {r['gpu_util']:.0f} %" if r["gpu_util"] is not None else "",
-                             f", peak {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] is not None else ""])
-            print(f"  {name:12s} {'compiled ' if compiled else ''}on {dataset:12s} batch {r['batch']:4d}: "
-                  f"{r['samples_per_s']:9.1f} samples/s, waiting for data {100 * r['data_wait_share']:4.1f} %, "
-                  f"4.4 M-sample epoch {r['epoch_minutes_4.4M']:8.1f} min, first step {r['first_step_s']:.1f} s{extra}")
-    (out / "training.json").write_text(json.dumps({"device": str(device), "profile": args.profile, "rows": rows},
-                                                  indent=2))
+            save(rows)
+            continue
+        finally:
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+        rows.append(r)
+        extra = "".join([f", GPU {r['gpu_util']:.0f} %" if r["gpu_util"] is not None else "",
+                         f", peak {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] is not None else ""])
+        print(f"  {name:12s} {'compiled ' if compiled else ''}on {dataset:12s} batch {r['batch']:4d}: "
+              f"{r['samples_per_s']:9.1f} samples/s, waiting for data {100 * r['data_wait_share']:4.1f} %, "
+              f"4.4 M-sample epoch {r['epoch_minutes_4.4M']:8.1f} min, warm-up {r['warmup_s']:.1f} s{extra}")
+        save(rows)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@
 * ``ism``: one 1000 bp sequence, every base x 3 alternatives, DeepSEA at paper size: the fast
   way (only what a mutation changes) and the naive way (every mutant whole), forward only and
   forward + reverse complement, with their largest difference;
+* ``predict``: the test-split predictions of the evaluate stage (``predict_split``, forward +
+  reverse complement averaged) of a DeepSEA-size model on a synthetic deepsea1000 test split of
+  ``--predict-rows`` rows (455,024 = DeepSEA's test set), and ``./seq2reg predict`` on the same
+  split to HDF5 for a tenth of them;
 * ``memory``: peak resident memory of the stage on VCFs of growing size (default 10 k, 100 k and
   1 M SNVs) with a small model, in a fresh process each: streaming keeps it flat.
 
@@ -31,7 +35,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from models import build_model  # noqa: E402
-from workflow_scripts.inference import write_trained  # noqa: E402
+from throughput import make_file  # noqa: E402
+from workflow_scripts.inference import default_device, load_trained_dir, predict_split, write_trained  # noqa: E402
+from workflow_scripts.loaders import SplitReader  # noqa: E402
+from workflow_scripts.predict_sequences import predict_file  # noqa: E402
 from workflow_scripts.inference.mutations import mutant_probs, substitutions  # noqa: E402
 from workflow_scripts.variant_effects import score_file  # noqa: E402
 
@@ -78,18 +85,20 @@ def make_model(out: Path, name: str) -> Path:
     return d
 
 
-def bench_variants(out: Path, n: int) -> dict:
+def bench_variants(out: Path, n: int, batch_size: int) -> dict:
     genome = make_genome(out)
     vcf = make_vcf(out, genome, n)
     results = {}
     for name in ("basset", "deepsea", "danq"):
         d = make_model(out, name)
         start = time.perf_counter()
-        summary = score_file(vcf, d / "weights.pt", d / "model.json", genome, out / f"{name}.h5", out / f"{name}.json")
+        summary = score_file(vcf, d / "weights.pt", d / "model.json", genome, out / f"{name}.h5", out / f"{name}.json",
+                             batch_size=batch_size)
         seconds = time.perf_counter() - start
         results[name] = {"variants": summary["scored"], "seconds": round(seconds, 2),
                          "variants_per_s": round(summary["scored"] / seconds, 1)}
-        print(f"variants  {name:>8}: {results[name]['variants_per_s']:8.1f} variants/s (fwd + RC, {n} SNVs)", flush=True)
+        print(f"variants  {name:>8}: {results[name]['variants_per_s']:8.1f} variants/s (fwd + RC, {n} SNVs, "
+              f"batch {batch_size})", flush=True)
     return results
 
 
@@ -98,7 +107,8 @@ def bench_ism(rc_average: bool) -> dict:
     model = build_model("deepsea", 919, 1000).eval()
     codes = np.random.default_rng(2).integers(0, 4, 1000).astype(np.uint8)
     pos, base = substitutions(codes)
-    device = torch.device("cpu")
+    device = default_device()
+    model = model.to(device)
     start = time.perf_counter()
     fast = mutant_probs(model, codes, pos, base, device, rc_average=rc_average, fast=True)
     t_fast = time.perf_counter() - start
@@ -109,6 +119,32 @@ def bench_ism(rc_average: bool) -> dict:
            "speedup": round(t_naive / t_fast, 1), "max_abs_difference": float(np.abs(fast - naive).max())}
     print(f"ISM DeepSEA 1000 bp {'fwd+RC' if rc_average else 'fwd   '}: fast {t_fast:.1f} s, naive {t_naive:.1f} s "
           f"({row['speedup']}x), max |fast - naive| {row['max_abs_difference']:.1e}", flush=True)
+    return row
+
+
+def bench_predict(out: Path, rows: int, batch_size: int, workers: int) -> dict:
+    path = out / f"test_{rows}.h5"
+    if not path.exists():
+        make_file(path, "deepsea1000", rows, np.random.default_rng(3), big_split="test")
+    device = default_device()
+    model, _ = load_trained_dir(make_model(out, "deepsea"), device)
+    start = time.perf_counter()
+    pred = predict_split(model, SplitReader(path, "test"), device, batch_size=batch_size, rc_average=True,
+                         workers=workers)
+    seconds = time.perf_counter() - start
+    row = {"rows": len(pred.probs), "targets": pred.probs.shape[1], "batch_size": batch_size, "workers": workers,
+           "evaluate_seconds": round(seconds, 1), "evaluate_rows_per_s": round(len(pred.probs) / seconds)}
+    some = max(1, rows // 10)
+    small = out / f"test_{some}.h5"
+    if not small.exists():
+        make_file(small, "deepsea1000", some, np.random.default_rng(3), big_split="test")
+    start = time.perf_counter()
+    predict_file(out / "models" / "deepsea", out / "predictions.h5", dataset=small, split="test",
+                 batch_size=batch_size)
+    row["predict_file_rows_per_s"] = round(some / (time.perf_counter() - start))
+    print(f"predict DeepSEA fwd+RC: {rows} x {row['targets']} test rows in {row['evaluate_seconds']} s "
+          f"({row['evaluate_rows_per_s']} rows/s, evaluate stage); ./seq2reg predict to HDF5: "
+          f"{row['predict_file_rows_per_s']} rows/s", flush=True)
     return row
 
 
@@ -133,21 +169,30 @@ def bench_memory(out: Path, sizes: list[int]) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--only", choices=["variants", "ism", "memory"])
+    p.add_argument("--only", nargs="+", choices=["variants", "ism", "predict", "memory"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--variants", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
                    help="VCF sizes for the memory benchmark")
     p.add_argument("--speed-variants", type=int, default=2000, help="SNVs for the speed benchmark")
+    p.add_argument("--variant-batch", type=int, default=128, help="variants per forward pass")
+    p.add_argument("--predict-rows", type=int, default=455_024, help="test rows for the predict benchmark")
+    p.add_argument("--predict-batch", type=int, default=1024)
+    p.add_argument("--workers", type=int, default=2, help="loader workers of the predict benchmark")
     p.add_argument("--out", type=Path, default=Path("benchmarks/out/use_model"))
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {"threads": args.threads, "torch": torch.__version__}
-    if args.only in (None, "ism"):
+    device = default_device()
+    results = {"device": torch.cuda.get_device_name() if device.type == "cuda" else f"{args.threads} CPU threads",
+               "torch": torch.__version__}
+    wanted = set(args.only or ["variants", "ism", "predict", "memory"])
+    if "ism" in wanted:
         results["ism"] = [bench_ism(False), bench_ism(True)]
-    if args.only in (None, "variants"):
-        results["variants"] = bench_variants(args.out, args.speed_variants)
-    if args.only in (None, "memory"):
+    if "variants" in wanted:
+        results["variants"] = bench_variants(args.out, args.speed_variants, args.variant_batch)
+    if "predict" in wanted:
+        results["predict"] = bench_predict(args.out, args.predict_rows, args.predict_batch, args.workers)
+    if "memory" in wanted:
         results["memory"] = bench_memory(args.out, args.variants)
     (args.out / "results.json").write_text(json.dumps(results, indent=2))
 

@@ -10,7 +10,7 @@ import sys
 import h5py
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, write_toy_dataset
 
 
 def test_dataset_benchmark_at_scale_0_1(tmp_path):
@@ -41,3 +41,18 @@ def test_training_throughput_benchmark_covers_every_model_on_cpu(tmp_path):
     zoo = yaml.safe_load((ROOT / "config" / "models.yaml").read_text())["models"]
     assert [r["model"] for r in rows] == list(zoo)
     assert all(r["samples_per_s"] > 0 and 0 <= r["data_wait_share"] < 1 for r in rows)
+
+
+def test_bf16_parity_benchmark_runs_through_the_engine_on_cpu(tmp_path):
+    """The GPU check's reduced CPU run (both precisions are float32 on a CPU, so they agree exactly):
+    windows of steps through the engine, both precisions, the comparison, the plot."""
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 400, "valid": 64, "test": 16}, length=1000)
+    done = subprocess.run([sys.executable, "benchmarks/bf16_parity.py", "--dataset", str(data), "--models", "deepsea",
+                           "--profile", "smoke", "--steps", "6", "--window", "3", "--workers", "0",
+                           "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "out" / "parity.json").read_text())
+    r = report["results"]["deepsea"]
+    assert [len(r["runs"][p]) for p in ("fp32", "bf16")] == [2, 2]
+    assert r["passes"] and r["train_loss_max_rel_diff"] == 0 and r["final_auc_diff"] == 0
+    assert (tmp_path / "out" / "parity.png").stat().st_size > 0

@@ -75,6 +75,8 @@ def test_downloads_stay_on_the_submit_node_when_configured(tmp_path):
 
 
 def slurm_unavailable() -> str | None:
+    if os.environ.get("SEQ2REG_SLURM_TESTS") == "off":
+        return "SEQ2REG_SLURM_TESTS=off (a machine whose apt-get cannot reach Debian's packages)"
     if sys.platform != "linux":
         return "a SLURM cluster needs Linux"
     if os.geteuid() != 0:
@@ -106,7 +108,7 @@ def cluster(tmp_path_factory):
 def demo(tmp_path_factory, cluster):
     """The whole demo, run once through Snakemake (as SLURM jobs where possible)."""
     base = tmp_path_factory.mktemp("demo")
-    args = ["--cores", "2", "--config", f"results={base}/results", f"download_cache={base}/downloads"]
+    args = ["--cores", os.environ.get("CORES", "2"), "--config", f"results={base}/results", f"download_cache={base}/downloads"]
     if cluster is not None:
         args = ["--profile", "tests/slurm/profile", "--configfile", *local_downloads_config(base), *args]
     try:

@@ -153,6 +153,7 @@ def check_models(config: dict, used: set[str]) -> list[str]:
             if bad_train:
                 problems.append(f"models.{name}.{prefix}train: unknown training setting(s) "
                                 f"{', '.join(sorted(bad_train))}; known: {', '.join(sorted(train_keys))}")
+            problems += [f"models.{name}.{prefix}train: {bad}" for bad in TrainConfig.value_problems(layer.get("train", {}))]
     for profile, layer in config["profiles"].items():
         bad = set(layer.get("train", {})) - train_keys
         if bad or layer.get("args"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from workflow_scripts.cli import InputError
+from workflow_scripts.inference.device import PRECISIONS
 
 
 @dataclass
@@ -31,6 +32,7 @@ class TrainConfig:
     buffer_chunks: int = 8
     compile: bool = False
     deterministic: bool = True
+    precision: str = "bf16"           # on CUDA: bf16 (autocast), tf32 or fp32; the CPU is always fp32
     eval_stride: int = 1              # per-nucleotide validation: score every eval_stride-th base
     bn_recalibrate_batches: int = 0   # >0: recompute BatchNorm statistics on this many training
                                       # batches before each validation ("precise BN")
@@ -45,4 +47,13 @@ class TrainConfig:
         if unknown:
             raise InputError(f"unknown training setting(s): {', '.join(unknown)}; "
                              f"known: {', '.join(cls.names())}")
+        bad = cls.value_problems(values)
+        if bad:
+            raise InputError("; ".join(bad))
         return cls(**values)
+
+    @staticmethod
+    def value_problems(values: dict) -> list[str]:
+        """Settings whose value is refused (names are checked by ``from_dict``)."""
+        precision = values.get("precision", "bf16")
+        return [] if precision in PRECISIONS else [f"precision {precision!r}: one of {', '.join(PRECISIONS)}"]

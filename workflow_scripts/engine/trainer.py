@@ -39,7 +39,7 @@ from workflow_scripts.cli import InputError
 from workflow_scripts.dataset_layout import build_id
 from workflow_scripts.engine.config import TrainConfig
 from workflow_scripts.engine.hooks import make_hooks
-from workflow_scripts.inference import autocast_for, default_device, predict_split, save_torch, write_trained
+from workflow_scripts.inference import default_device, predict_split, save_torch, set_precision, write_trained
 from workflow_scripts.io_utils import atomic_output
 from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader
 from workflow_scripts.metrics import per_target_auc
@@ -85,10 +85,14 @@ class TrainOutputs:
 class Runtime:
     """Device, process group and precision of this process."""
 
-    def __init__(self, deterministic: bool):
+    def __init__(self, deterministic: bool, precision: str = "bf16"):
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         self.device = default_device(int(os.environ.get("LOCAL_RANK", "0")))
+        if self.device.type == "cuda" and self.device.index >= torch.cuda.device_count():
+            raise InputError(f"process {self.device.index} of this node has no GPU: {torch.cuda.device_count()} "
+                             f"visible (CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES', '-')}); "
+                             f"run one process per GPU (the model's gpus: setting)")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         if deterministic:
@@ -97,7 +101,8 @@ class Runtime:
             torch.backends.cudnn.benchmark = False
         if self.world > 1 and not dist.is_initialized():
             dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
-        self.autocast = autocast_for(self.device)
+        self.precision = precision if self.device.type == "cuda" else "fp32 (CPU)"
+        self.autocast = set_precision(self.device, precision)
 
     @property
     def main(self) -> bool:
@@ -173,11 +178,12 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
+    # generator states are CPU byte tensors; a checkpoint loaded onto the GPU moved them there
+    torch.set_rng_state(state["torch"].cpu())
     np.random.set_state(state["numpy"])
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
 def write_log(history: list[dict], path: Path) -> None:
@@ -194,7 +200,7 @@ def mean_finite(values: np.ndarray) -> float:
 class Trainer:
     def __init__(self, dataset: Path, outputs: TrainOutputs, family: str, model_args: dict, cfg: TrainConfig):
         self.cfg, self.outputs = cfg, outputs
-        self.rt = Runtime(cfg.deterministic)
+        self.rt = Runtime(cfg.deterministic, cfg.precision)
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         random.seed(cfg.seed)
@@ -225,8 +231,8 @@ class Trainer:
                                   max_batches=cfg.batches_per_epoch)
         self.state = TrainState()
         self.stop = StopRequest()
-        log.info("device %s, %d process(es); SLURM job %s; CUDA_VISIBLE_DEVICES=%s", self.rt.device, self.rt.world,
-                 os.environ.get("SLURM_JOB_ID", "-"), os.environ.get("CUDA_VISIBLE_DEVICES", "-"))
+        log.info("device %s (%s), %d process(es); SLURM job %s; CUDA_VISIBLE_DEVICES=%s", self.rt.device,
+                 self.rt.precision, self.rt.world, os.environ.get("SLURM_JOB_ID", "-"), os.environ.get("CUDA_VISIBLE_DEVICES", "-"))
 
     # -- hooks
     def call(self, point: str, *args) -> list:
