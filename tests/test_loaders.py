@@ -1,11 +1,14 @@
 """Loading: epoch plans (deterministic, complete, resumable), worker- and rank-independence."""
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+import pytest
 import torch
 
 from conftest import write_toy_dataset
-from workflow_scripts.loaders import (TRANSFER_BYTES, BatchStream, SplitReader, _BlockDataset, epoch_plan,
+from workflow_scripts.loaders import (TRANSFER_BYTES, BatchStream, SplitReader, _BlockDataset, epoch_plan, read_ahead,
                                       labelled_mask, make_loader, split_block)
 from workflow_scripts.sequence import encode, one_hot, reverse_complement
 
@@ -79,3 +82,27 @@ def test_encodings():
     assert reverse_complement(codes).tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3]
     x = one_hot(torch.tensor(codes)[None])
     assert x.shape == (1, 4, 9) and x[0, :, 4].tolist() == [0.25] * 4 and x[0, :, 2].tolist() == [0, 0, 1, 0]
+
+
+def test_read_ahead_keeps_order_raises_the_producers_error_and_stops_early():
+    assert list(read_ahead(iter(range(50)), depth=3)) == list(range(50))
+    produced = []
+
+    def numbers():
+        for i in range(10_000):
+            produced.append(i)
+            yield i
+
+    for i in read_ahead(numbers(), depth=2):
+        if i == 5:
+            break
+    assert len(produced) <= 5 + 1 + 2 + 1                     # stopped a few items ahead, not at the end
+    assert not any(t.name.startswith("Thread") and t.is_alive() for t in threading.enumerate()
+                   if t is not threading.current_thread() and t.daemon)
+
+    def failing():
+        yield 1
+        raise ValueError("line 7 of the input")
+
+    with pytest.raises(ValueError, match="line 7"):
+        list(read_ahead(failing()))

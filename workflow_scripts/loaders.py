@@ -23,9 +23,11 @@ A batch is a dict of arrays (numpy from a :class:`BatchStream`, tensors from
 from __future__ import annotations
 
 import signal
+import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Iterator
+from queue import Full, Queue
+from typing import Iterable, Iterator
 
 import h5py
 import numpy as np
@@ -251,3 +253,41 @@ def make_loader(stream: BatchStream, workers: int, pin_memory: bool) -> Iterator
                                          generator=torch.Generator().manual_seed(0))
     for block in loader:
         yield from split_block(block)
+
+
+def read_ahead(items: Iterable, depth: int = 2) -> Iterator:
+    """``items``, produced by a background thread up to ``depth`` ahead: host-side preparation
+    (parsing, cutting windows) overlaps the device's work on the previous item. An exception of
+    the producer is raised here; leaving the loop early stops the producer."""
+    queue: Queue = Queue(depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        queue.put((item, None), timeout=0.1)
+                        break
+                    except Full:
+                        pass
+                if stop.is_set():
+                    return
+            queue.put((done, None))
+        except BaseException as error:          # handed to the consumer, raised there
+            queue.put((done, error))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = queue.get()
+            if error is not None:
+                raise error
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
