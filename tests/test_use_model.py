@@ -25,7 +25,8 @@ from workflow_scripts.loaders import SplitReader
 from workflow_scripts.mutagenesis import mutagenesis, mutated_span, saturation_mutagenesis
 from workflow_scripts.predict_sequences import predict_file
 from workflow_scripts.sequence import encode
-from workflow_scripts.variant_effects import SCORES, VariantScorer, allele_window, export, gather, score_file
+from workflow_scripts.variant_effects import (SCORES, VariantScorer, allele_window, export, gather, score_file,
+                                              snv_windows)
 from workflow_scripts.variant_files import VariantReader
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -102,6 +103,12 @@ def test_a_snv_sits_at_index_L_over_2_minus_1_and_indels_keep_the_window_centred
     assert (dele[49] == encode(ref)).all() and (dele[50:] == encode(g.letters("chr2", 502, 552))).all()
     edge, near = allele_window(g, "chr2", 2, 1, "C", LENGTH)
     assert near and (edge[:47] == 4).all() and edge[49] == 1
+    for pos0 in (2, 499, g.sizes["chr2"] - 3):                                # a SNV's one-read windows: the same
+        ref_w, alt_w, near = snv_windows(g, "chr2", pos0, "C", LENGTH)
+        base = g.letters("chr2", pos0, pos0 + 1)
+        assert (ref_w == allele_window(g, "chr2", pos0, 1, base, LENGTH)[0]).all()
+        assert (alt_w == allele_window(g, "chr2", pos0, 1, "C", LENGTH)[0]).all()
+        assert near == allele_window(g, "chr2", pos0, 1, "C", LENGTH)[1]
 
 
 # ---------------------------------------------------------------- reading and scoring
