@@ -16,6 +16,7 @@ samples). ``--compile`` adds a ``torch.compile`` run (speed-up and compile time)
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import shutil
 import subprocess
@@ -124,7 +125,13 @@ def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int
     batch = batch or entry["train"].get("batch_size", 100)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-5)
     step = torch.compile(model.training_step) if compile_model else model.training_step
-    batches = iter(make_loader(BatchStream(reader, batch, shuffle=True, seed=1), workers, device.type == "cuda"))
+    def passes():                                  # the data as often as the timing needs
+        for epoch in itertools.count():
+            stream = BatchStream(reader, batch, shuffle=True, seed=1)
+            stream.set_epoch(epoch, 0)
+            yield from make_loader(stream, workers, device.type == "cuda")
+
+    batches = passes()
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         torch.cuda.reset_peak_memory_stats()
@@ -132,9 +139,7 @@ def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int
     waited, done, i, t0, warmup = 0.0, 0, 0, time.time(), 0.0
     while i < WARMUP_STEPS + steps or time.time() - t0 < seconds:
         w0 = time.time()
-        b = next(batches, None)
-        if b is None:
-            break
+        b = next(batches)
         codes = b["codes"].to(device, non_blocking=True)
         targets = batch_targets(b, reader, device)
         if i >= WARMUP_STEPS:
@@ -161,7 +166,7 @@ def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int
         sampler.join()
         util = float(np.mean(sampler.values)) if sampler.values else None
     rate = done / wall if wall > 0 and done else float("nan")
-    return {"batch": batch, "samples_per_s": rate, "data_wait_share": waited / wall if done else float("nan"),
+    return {"batch": batch, "timed_steps": i - WARMUP_STEPS, "timed_s": wall, "samples_per_s": rate, "data_wait_share": waited / wall if done else float("nan"),
             "warmup_s": warmup, "gpu_util": util, "epoch_minutes_4.4M": EPOCH_SAMPLES / rate / 60,
             "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2 ** 20 if device.type == "cuda" else None}
 
@@ -211,16 +216,16 @@ def main() -> None:
     compiled = set(names if args.compile == [] else args.compile or [])
     runs = [(n, c, None) for n in names for c in ([False, True] if n in compiled else [False])]
     runs += [(n, False, int(b)) for n, b in extra_batches]
-    for name, compiled, batch in runs:
+    for name, compile_model, batch in runs:
         entry = model_settings(config, name)
         dataset = dataset_of(entry["family"])
-        r = {"model": name, "dataset": dataset, "compile": compiled}
+        r = {"model": name, "dataset": dataset, "compile": compile_model}
         try:
-            r.update(train_rate(entry, files[dataset], args.steps, args.seconds, args.train_workers, device, compiled,
-                                batch))
+            r.update(train_rate(entry, files[dataset], args.steps, args.seconds, args.train_workers, device,
+                                compile_model, batch))
         except Exception as e:                         # an out-of-memory or a compiler failure is a figure too
             r["error"] = f"{type(e).__name__}: {str(e)[:300]}"
-            print(f"  {name:12s} {'compiled ' if compiled else ''}failed: {r['error']}")
+            print(f"  {name:12s} {'compiled ' if compile_model else ''}failed: {r['error']}")
             rows.append(r)
             save(rows)
             continue
@@ -230,7 +235,7 @@ def main() -> None:
         rows.append(r)
         extra = "".join([f", GPU {r['gpu_util']:.0f} %" if r["gpu_util"] is not None else "",
                          f", peak {r['peak_gpu_mb']:.0f} MB" if r["peak_gpu_mb"] is not None else ""])
-        print(f"  {name:12s} {'compiled ' if compiled else ''}on {dataset:12s} batch {r['batch']:4d}: "
+        print(f"  {name:12s} {'compiled ' if compile_model else ''}on {dataset:12s} batch {r['batch']:4d}: "
               f"{r['samples_per_s']:9.1f} samples/s, waiting for data {100 * r['data_wait_share']:4.1f} %, "
               f"4.4 M-sample epoch {r['epoch_minutes_4.4M']:8.1f} min, warm-up {r['warmup_s']:.1f} s{extra}")
         save(rows)

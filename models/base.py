@@ -15,6 +15,8 @@ Declared by class attributes (defaults in brackets):
 ``fit_strategy`` ["gradient"]  how the engine fits it (``workflow_scripts.engine.fitting``)
 ``motif_layer`` [True]         whether a first convolution's filters can become motifs (the
                                rules plan ``filter_motifs``/``tomtom`` only for such models)
+``precision`` ["bf16"]         numerics of inference on CUDA (``bf16``, ``tf32``, ``fp32``): a
+                               trained model gets its training's ``precision`` when loaded
 
 Set by the constructor:
 
@@ -48,6 +50,7 @@ class SeqModel(nn.Module):
     uses_unlabelled = False
     fit_strategy = "gradient"
     motif_layer = True
+    precision = "bf16"
 
     def __init__(self, n_targets: int, seq_length: int):
         super().__init__()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -106,3 +107,22 @@ def test_read_ahead_keeps_order_raises_the_producers_error_and_stops_early():
 
     with pytest.raises(ValueError, match="line 7"):
         list(read_ahead(failing()))
+
+
+def test_read_ahead_returns_when_the_consumer_fails_after_the_producer_finished():
+    """The producer waits to hand over its end (the queue full) while the consumer fails: the
+    consumer's error must come out, not a hang (as a device error in the last chunks would)."""
+    outcome = []
+
+    def consume():
+        try:
+            for _ in read_ahead(iter(range(3)), depth=2):
+                time.sleep(0.3)                                   # the producer is done by now
+                raise RuntimeError("CUDA out of memory")
+        except RuntimeError as error:
+            outcome.append(str(error))
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive() and outcome == ["CUDA out of memory"]

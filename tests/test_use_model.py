@@ -64,6 +64,15 @@ def model_dir(tmp_path_factory):
     return d
 
 
+
+def test_a_trained_model_is_used_at_its_trainings_precision(model_dir, tmp_path):
+    """evaluate and every use stage load through load_trained: a model trained with precision
+    fp32 is not run under bf16 autocast (the default for models trained without the setting)."""
+    meta = json.loads((model_dir / "model.json").read_text())
+    assert load_trained(model_dir / "weights.pt", model_dir / "model.json")[0].precision == "bf16"
+    (tmp_path / "model.json").write_text(json.dumps({**meta, "train": {"precision": "fp32"}}))
+    assert load_trained(model_dir / "weights.pt", tmp_path / "model.json")[0].precision == "fp32"
+
 def letters(genome, chrom, pos, n=1):           # 1-based
     return GenomeWindows(genome).letters(chrom, pos - 1, pos - 1 + n)
 

@@ -159,6 +159,7 @@ def check_models(config: dict, used: set[str]) -> list[str]:
         if bad or layer.get("args"):
             problems.append(f"profiles.{profile}: only training settings are shared by a profile "
                             f"(unknown: {', '.join(sorted(bad | set(layer.get('args', {}))))})")
+        problems += [f"profiles.{profile}.train: {bad}" for bad in TrainConfig.value_problems(layer.get("train", {}))]
     return problems
 
 

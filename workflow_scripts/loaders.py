@@ -258,25 +258,29 @@ def make_loader(stream: BatchStream, workers: int, pin_memory: bool) -> Iterator
 def read_ahead(items: Iterable, depth: int = 2) -> Iterator:
     """``items``, produced by a background thread up to ``depth`` ahead: host-side preparation
     (parsing, cutting windows) overlaps the device's work on the previous item. An exception of
-    the producer is raised here; leaving the loop early stops the producer."""
+    the producer is raised here; leaving the loop early (or raising in it) stops the producer."""
     queue: Queue = Queue(depth)
     stop = threading.Event()
     done = object()
 
+    def put(entry) -> bool:
+        """False once the consumer has stopped (nobody would take ``entry``)."""
+        while not stop.is_set():
+            try:
+                queue.put(entry, timeout=0.1)
+                return True
+            except Full:
+                pass
+        return False
+
     def produce():
         try:
             for item in items:
-                while not stop.is_set():
-                    try:
-                        queue.put((item, None), timeout=0.1)
-                        break
-                    except Full:
-                        pass
-                if stop.is_set():
+                if not put((item, None)):
                     return
-            queue.put((done, None))
+            put((done, None))
         except BaseException as error:          # handed to the consumer, raised there
-            queue.put((done, error))
+            put((done, error))
 
     thread = threading.Thread(target=produce, daemon=True)
     thread.start()
