@@ -37,7 +37,7 @@ import yaml  # noqa: E402
 from models import MODELS, build_model  # noqa: E402
 from workflow_scripts.configuration import model_settings  # noqa: E402
 from workflow_scripts.dataset_layout import SPLITS, SplitWriter, write_header  # noqa: E402
-from workflow_scripts.inference import autocast_for  # noqa: E402
+from workflow_scripts.inference import set_precision  # noqa: E402
 from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader  # noqa: E402
 
 EPOCH_SAMPLES = 4_400_000                     # DeepSEA's training set
@@ -132,8 +132,8 @@ def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int
             yield from make_loader(stream, workers, device.type == "cuda")
 
     batches = passes()
+    autocast = set_precision(device, "bf16")           # the engine's default
     if device.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         torch.cuda.reset_peak_memory_stats()
     sampler = GpuSampler() if device.type == "cuda" and shutil.which("nvidia-smi") else None
     waited, done, i, t0, warmup = 0.0, 0, 0, time.time(), 0.0
@@ -145,7 +145,7 @@ def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int
         if i >= WARMUP_STEPS:
             waited += time.time() - w0
             done += len(codes)
-        with autocast_for(device):
+        with autocast:
             loss = step(model.encode(codes), targets, torch.ones(len(codes), dtype=torch.bool, device=device))
         loss.backward()
         opt.step()

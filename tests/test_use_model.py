@@ -113,11 +113,13 @@ def test_a_snv_sits_at_index_L_over_2_minus_1_and_indels_keep_the_window_centred
     edge, near = allele_window(g, "chr2", 2, 1, "C", LENGTH)
     assert near and (edge[:47] == 4).all() and edge[49] == 1
     for pos0 in (2, 499, g.sizes["chr2"] - 3):                                # a SNV's one-read windows: the same
-        ref_w, alt_w, near = snv_windows(g, "chr2", pos0, "C", LENGTH)
         base = g.letters("chr2", pos0, pos0 + 1)
+        ref_w, alt_w, near = snv_windows(g, "chr2", pos0, base, "C", LENGTH)
         assert (ref_w == allele_window(g, "chr2", pos0, 1, base, LENGTH)[0]).all()
         assert (alt_w == allele_window(g, "chr2", pos0, 1, "C", LENGTH)[0]).all()
         assert near == allele_window(g, "chr2", pos0, 1, "C", LENGTH)[1]
+        other = "A" if base != "A" else "G"                                   # a REF the genome lacks (substitute)
+        assert (snv_windows(g, "chr2", pos0, other, "C", LENGTH)[0] == allele_window(g, "chr2", pos0, 1, other, LENGTH)[0]).all()
 
 
 # ---------------------------------------------------------------- reading and scoring

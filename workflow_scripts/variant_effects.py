@@ -67,14 +67,14 @@ def centre(length: int) -> int:
     return (length - 1) // 2
 
 
-def snv_windows(genome: GenomeWindows, chrom: str, pos0: int, alt: str, length: int):
+def snv_windows(genome: GenomeWindows, chrom: str, pos0: int, ref: str, alt: str, length: int):
     """The ref and alt windows of a SNV from one read of the genome (what :func:`allele_window`
     gives for each allele), and whether they run past the chromosome's ends."""
     start = pos0 - centre(length)
-    ref = genome.codes(chrom, start, length)
-    alt_codes = ref.copy()
-    alt_codes[centre(length)] = encode(alt)[0]
-    return ref, alt_codes, start < 0 or start + length > genome.sizes[chrom]
+    around = genome.codes(chrom, start, length)
+    windows = np.stack([around, around])
+    windows[:, centre(length)] = encode(ref + alt)
+    return windows[0], windows[1], start < 0 or start + length > genome.sizes[chrom]
 
 
 def allele_window(genome: GenomeWindows, chrom: str, pos0: int, ref_length: int, allele: str,
@@ -182,8 +182,8 @@ class VariantScorer:
                     self.skipped["ref_mismatch"] += 1
                     continue
                 flags.append("ref_mismatch")
-            if len(v.ref) == len(v.alt) == 1 and "ref_mismatch" not in flags:
-                ref, alt, near = snv_windows(self.genome, chrom, pos0, v.alt, self.length)
+            if len(v.ref) == len(v.alt) == 1:
+                ref, alt, near = snv_windows(self.genome, chrom, pos0, v.ref, v.alt, self.length)
             else:
                 ref, ref_near = allele_window(self.genome, chrom, pos0, len(v.ref), v.ref, self.length)
                 alt, alt_near = allele_window(self.genome, chrom, pos0, len(v.ref), v.alt, self.length)

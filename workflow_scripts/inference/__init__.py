@@ -11,6 +11,6 @@ stage:
 * :mod:`~workflow_scripts.inference.predict` — probabilities for any iterable of (B, L) code
   batches, forward and reverse-complement averaged on request, and for a data-set split.
 """
-from workflow_scripts.inference.device import autocast_for, default_device, set_precision  # noqa: F401
+from workflow_scripts.inference.device import default_device, set_precision  # noqa: F401
 from workflow_scripts.inference.model_files import load_trained, load_trained_dir, save_torch, write_trained  # noqa: F401
 from workflow_scripts.inference.predict import predict_batches, predict_codes, predict_split  # noqa: F401

@@ -17,7 +17,6 @@ import torch
 from models import build_model
 from workflow_scripts.cli import InputError
 from workflow_scripts.dataset_layout import build_id
-from workflow_scripts.inference.device import set_precision
 from workflow_scripts.io_utils import atomic_output
 
 
@@ -54,7 +53,6 @@ def load_trained(weights: str | Path, meta_path: str | Path, device="cpu",
     model = build_model(meta["family"], len(meta["targets"]), meta["seq_length"], **meta["args"])
     model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
     model.precision = meta.get("train", {}).get("precision", "bf16")   # evaluated and used as trained
-    set_precision(torch.device(device), model.precision)
     return model.to(device).eval(), meta
 
 

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from models.base import SeqModel
 from models.blocks import DenseHead, left_padding
-from workflow_scripts.inference.device import autocast_for
+from workflow_scripts.inference.device import set_precision
 from workflow_scripts.inference.predict import in_batches, predict_batches
 from workflow_scripts.sequence import N_CODE, reverse_complement
 
@@ -211,7 +211,7 @@ def mutant_probs(model: SeqModel, codes: np.ndarray, positions: np.ndarray, base
         mutants = mutant_codes(codes, positions, bases)
         return np.concatenate(list(predict_batches(model, in_batches(mutants, batch_size), device,
                                                    rc_average=rc_average, position=position)))
-    with autocast_for(device, model.precision):
+    with set_precision(device, model.precision):
         p = _fast_probs(model, layers, codes, positions, bases, device, batch_size)
         if rc_average:
             rc_bases = np.where(bases < N_CODE, 3 - bases, bases).astype(np.uint8)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from workflow_scripts.inference.device import autocast_for
+from workflow_scripts.inference.device import set_precision
 from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader
 from workflow_scripts.sequence import reverse_complement
 
@@ -36,7 +36,7 @@ def predict_batches(model, batches: Iterable, device, *, rc_average: bool, autoc
         if model.per_nucleotide and position is not None:
             start, stop = context_of(model, codes.shape[-1], position)
             codes, at = codes[:, start:stop], position - start
-        with autocast or autocast_for(device, model.precision):
+        with autocast or set_precision(device, model.precision):
             p = predict_codes(model, codes, rc_average=rc_average)
         if model.per_nucleotide and position is not None:
             p = p[..., at]
@@ -81,7 +81,7 @@ def predict_split(model, reader: SplitReader, device, *, batch_size: int, rc_ave
     for batch in make_loader(stream, workers, device.type == "cuda"):
         codes = batch["codes"].to(device, non_blocking=True)
         targets = batch_targets(batch, reader, device)
-        with autocast or autocast_for(device, model.precision):
+        with autocast or set_precision(device, model.precision):
             p = predict_codes(model, codes, rc_average=rc_average).float()
         loss_sum += F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), targets).item() * len(codes)
         rows += len(codes)
