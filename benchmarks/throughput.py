@@ -36,6 +36,7 @@ import yaml  # noqa: E402
 
 from models import MODELS, build_model  # noqa: E402
 from workflow_scripts.configuration import model_settings  # noqa: E402
+from workflow_scripts.engine.config import COMPILE_MODES, compile_mode  # noqa: E402
 from workflow_scripts.dataset_layout import SPLITS, SplitWriter, write_header  # noqa: E402
 from workflow_scripts.inference import set_precision  # noqa: E402
 from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader  # noqa: E402
@@ -115,7 +116,7 @@ WARMUP_STEPS = 3                              # cuDNN's choices and compilation 
 
 
 def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int, device, compile_model: bool,
-               batch: int | None = None) -> dict:
+               batch: int | None = None, compile_mode: str | None = None) -> dict:
     """Training steps of one model fed by the real loader, at least ``steps`` and ``seconds`` after
     the warm-up: samples/s and time waiting for data."""
     reader = SplitReader(path, "train")
@@ -124,7 +125,7 @@ def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int
     model.prepare(BatchStream(reader, 64, shuffle=False, max_batches=4))
     batch = batch or entry["train"].get("batch_size", 100)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-5)
-    step = torch.compile(model.training_step) if compile_model else model.training_step
+    step = torch.compile(model.training_step, mode=compile_mode) if compile_model else model.training_step
     def passes():                                  # the data as often as the timing needs
         for epoch in itertools.count():
             stream = BatchStream(reader, batch, shuffle=True, seed=1)
@@ -186,6 +187,8 @@ def main() -> None:
     p.add_argument("--train-workers", type=int, default=2, help="loader workers feeding the training steps")
     p.add_argument("--compile", nargs="*", metavar="MODEL",
                    help="also measure these models (none named: every model) with torch.compile")
+    p.add_argument("--compile-mode", choices=COMPILE_MODES, default="default",
+                   help="torch.compile's mode (reduce-overhead: CUDA graphs, for small batches)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,10 +222,10 @@ def main() -> None:
     for name, compile_model, batch in runs:
         entry = model_settings(config, name)
         dataset = dataset_of(entry["family"])
-        r = {"model": name, "dataset": dataset, "compile": compile_model}
+        r = {"model": name, "dataset": dataset, "compile": compile_model and args.compile_mode}
         try:
             r.update(train_rate(entry, files[dataset], args.steps, args.seconds, args.train_workers, device,
-                                compile_model, batch))
+                                compile_model, batch, compile_mode(args.compile_mode)))
         except Exception as e:                         # an out-of-memory or a compiler failure is a figure too
             r["error"] = f"{type(e).__name__}: {str(e)[:300]}"
             print(f"  {name:12s} {'compiled ' if compile_model else ''}failed: {r['error']}")

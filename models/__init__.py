@@ -14,7 +14,7 @@ import pkgutil
 import torch.nn as nn
 
 MODELS: dict[str, type[nn.Module]] = {}
-LIBRARY = {"base", "blocks", "encodings"}       # modules of this package that are not families
+LIBRARY = {"base", "blocks", "encodings", "forest", "nucleotide", "transformer_xl"}   # modules of this package that are not families
 
 
 def register(name: str):

@@ -12,7 +12,18 @@ Declared by class attributes (defaults in brackets):
                                ``encoding_args`` its settings
 ``per_nucleotide`` [False]     False: ``forward`` returns (B, T) logits; True: (B, T, L)
 ``uses_unlabelled`` [False]    True: :meth:`training_step` also uses rows without labels
-``fit_strategy`` ["gradient"]  how the engine fits it (``workflow_scripts.engine.fitting``)
+``fit_strategy`` ["gradient"]  how the engine fits it (``workflow_scripts.engine.fitting``):
+                               ``two_stage`` trains by gradient, then calls
+                               :meth:`fit_second_stage` on the training split
+``torch_classifier`` [True]    False: the targets are predicted by a classifier that is not a
+                               torch layer (SuperQ's forest, fitted in the second stage):
+                               ``forward`` returns the features it reads, (B, F), only
+                               :meth:`predict_proba` gives targets, the gradient stage is
+                               validated by its own loss, the receptive field is the features'
+                               and there is no ``self.output``
+``extra_state`` [()]           files beside ``weights.pt`` holding state that is not a tensor
+                               (a fitted forest), written by :meth:`save_extra_state` before
+                               the weights and read by :meth:`load_extra_state` when loading
 ``motif_layer`` [True]         whether a first convolution's filters can become motifs (the
                                rules plan ``filter_motifs``/``tomtom`` only for such models)
 ``precision`` ["bf16"]         numerics of inference on CUDA (``bf16``, ``tf32``, ``fp32``): a
@@ -35,6 +46,8 @@ batch; binary cross-entropy on labelled rows), :meth:`predict_proba` (sigmoid of
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -49,6 +62,8 @@ class SeqModel(nn.Module):
     per_nucleotide = False
     uses_unlabelled = False
     fit_strategy = "gradient"
+    torch_classifier = True
+    extra_state: tuple[str, ...] = ()
     motif_layer = True
     precision = "bf16"
 
@@ -84,13 +99,23 @@ class SeqModel(nn.Module):
 
     def training_step(self, x: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
         """The loss of one training batch: binary cross-entropy on the rows with labels."""
-        logits = self(x)
-        if not labelled.any():
-            return logits.float().sum() * 0
-        return F.binary_cross_entropy_with_logits(logits[labelled].float(), targets[labelled])
+        return labelled_bce(self(x), targets, labelled)
 
     def prepare(self, batches) -> None:
         """Runs once on a stream of training batches before training (input statistics)."""
+
+    # ------------------------------------------------------------ two-stage models
+    def fit_second_stage(self, batches) -> None:
+        """``two_stage`` models: fit what follows the gradient stage (with the best weights, in
+        eval mode) on ``(input, targets, labelled)`` batches of the training split in a random
+        order, reading as many as it needs."""
+        raise NotImplementedError(f"{type(self).__name__} has no second stage")
+
+    def save_extra_state(self, directory: Path) -> None:
+        """Write the files of ``extra_state`` into ``directory``."""
+
+    def load_extra_state(self, directory: Path) -> None:
+        """Read the files of ``extra_state`` from ``directory``."""
 
     # ------------------------------------------------------------ motifs and geometry
     @property
@@ -124,6 +149,14 @@ class SeqModel(nn.Module):
     def receptive_field(self) -> int:
         """Input bases one output (a sequence's prediction, or one base's) depends on."""
         return self.geometry.field
+
+
+def labelled_bce(logits: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of logits averaged over the rows with labels (0 when none has).
+    Weighted, not indexed: selecting rows would wait for the GPU every step."""
+    per_row = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none").flatten(1).mean(1)
+    weight = labelled.to(per_row.dtype)
+    return (per_row * weight).sum() / weight.sum().clamp(min=1)
 
 
 @torch.no_grad()
@@ -168,7 +201,8 @@ def measured_receptive_field(model: SeqModel, seed: int = 0) -> int:
     if not POSITIONAL[model.input_encoding]:
         return _measured_by_mutation(model.eval(), codes)
     clone = _linearised(model)
-    h = clone.stem(clone.encode(codes)).double().detach().requires_grad_(True)
+    x = clone.encode(codes)
+    h = clone.stem(x.double() if x.is_floating_point() else x).double().detach().requires_grad_(True)
     out = clone.body(h)
     focus = out[..., out.shape[-1] // 2] if clone.per_nucleotide else out
     focus.sum().backward()

@@ -1,8 +1,9 @@
 """Building blocks shared by the model families, and the geometry that follows from them.
 
 A model file states its architecture with these blocks: a ``trunk`` of :class:`ConvBlock`
-layers (convolution -> normalisation -> activation -> pooling -> dropout) and a head
-(:class:`DenseHead` over the flattened trunk for one prediction per sequence,
+layers (convolution -> normalisation -> activation -> pooling -> dropout; :class:`Resampled`
+wraps layers between a strided convolution and a deconvolution, :class:`BiLSTM` is a recurrent
+layer) and a head (:class:`DenseHead` over the flattened trunk for one prediction per sequence,
 :class:`PositionwiseHead` for one prediction per nucleotide).
 
 :func:`trace` walks a module in forward order and composes each layer's kernel, stride,
@@ -11,10 +12,12 @@ dilation and padding into a :class:`Geometry`: how many input bases one output p
 the first output's window starts, and the output length. Recurrent, attention and flattening
 layers make each output see all the input that reaches them. A module's children are walked in
 the order they were registered, which must be forward order; a module that is not a plain
-sequence of layers (parallel branches, a flattening head) defines ``trace_geometry(g)``.
+sequence of layers (parallel branches, a flattening head, layers applied more than once) defines
+``trace_geometry(g)``.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -107,22 +110,37 @@ def trace(module: nn.Module, g: Geometry) -> Geometry:
     return g
 
 
+def trace_parallel(branches, g: Geometry) -> Geometry:
+    """The geometry of ``branches`` applied side by side to input of geometry ``g`` and
+    concatenated along channels (an Inception module) or added (a residual block): one output
+    position sees the union of what it sees through each branch. The branches must give the same
+    positions."""
+    outs = [trace(branch, g) for branch in branches]
+    if len({(o.length, o.jump) for o in outs}) != 1:
+        raise ValueError(f"parallel branches disagree on output positions: {outs}")
+    start = min(o.start for o in outs)
+    end = max(o.start + o.field for o in outs)
+    return replace(outs[0], start=start, field=int(end - start))
+
+
 # ---------------------------------------------------------------- blocks
 class ConvBlock(nn.Sequential):
     """Convolution -> [normalisation] -> activation -> [max-pool] -> [dropout].
 
     ``padding`` "valid" (none), "same" (output as long as the input at stride 1) or a number.
-    ``pool_stride`` defaults to the pool width (non-overlapping). :meth:`activations` stops
-    after the activation: what motif extraction reads (before pooling).
+    ``pool_stride`` defaults to the pool width (non-overlapping). ``transposed``: the convolution
+    is a deconvolution (``nn.ConvTranspose1d``), which upsamples by its stride. :meth:`activations`
+    stops after the activation: what motif extraction reads (before pooling).
     """
 
     def __init__(self, inputs: int, filters: int, width: int, *, stride: int = 1, dilation: int = 1,
                  padding: str | int = "valid", norm: str | None = None, activation: str = "relu",
                  pool: int = 1, pool_stride: int | None = None, pool_dilation: int = 1,
-                 pool_padding: int = 0, dropout: float = 0.0, bias: bool = True):
+                 pool_padding: int = 0, dropout: float = 0.0, bias: bool = True, transposed: bool = False):
         # "same" as Keras/PyTorch: an even span pads one more base on the right
-        layers = {"conv": nn.Conv1d(inputs, filters, width, stride=stride, dilation=dilation,
-                                    padding=0 if padding == "valid" else padding, bias=bias)}
+        convolution = nn.ConvTranspose1d if transposed else nn.Conv1d
+        layers = {"conv": convolution(inputs, filters, width, stride=stride, dilation=dilation,
+                                      padding=0 if padding == "valid" else padding, bias=bias)}
         if norm == "batch":
             layers["norm"] = nn.BatchNorm1d(filters)
         layers["act"] = ACTIVATIONS[activation]()
@@ -191,6 +209,88 @@ class DenseHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.output(self.hidden(x.flatten(1)))     # (through hidden: hooks on last_hidden fire)
+
+
+class Resampled(nn.Sequential):
+    """A strided convolution -> ``middle`` at 1/``stride`` of the length -> a deconvolution back
+    (Gupta's "resizing" models). Both convolutions are ``stride`` wide, so their windows tile the
+    sequence: the input must be a whole number of strides long and the output is as long, and the
+    ``stride`` output positions of one window all read the same middle position. ``middle`` maps
+    ``filters`` channels to ``middle_channels``; ``block`` (norm, activation, dropout) is given to
+    both convolutions."""
+
+    def __init__(self, inputs: int, filters: int, middle: nn.Module, middle_channels: int, outputs: int,
+                 stride: int, **block):
+        super().__init__(OrderedDict(
+            down=ConvBlock(inputs, filters, stride, stride=stride, **block),
+            middle=middle,
+            up=ConvBlock(middle_channels, outputs, stride, stride=stride, transposed=True, **block)))
+
+
+class SamePool(nn.Sequential):
+    """A stride-1 max-pool of odd ``width``, dilated by ``dilation``, whose output is as long as its
+    input. Padded with zeros, which for non-negative input (after a ReLU) is TensorFlow's "SAME"
+    pooling; PyTorch's own pool padding may not exceed half the width, too little once dilated."""
+
+    def __init__(self, width: int, dilation: int = 1):
+        if width % 2 == 0:
+            raise ValueError(f"pool width {width}: only an odd width keeps the length")
+        padding = dilation * (width - 1) // 2
+        super().__init__(nn.ConstantPad1d(padding, 0.0), nn.MaxPool1d(width, stride=1, dilation=dilation))
+        self.window = (width, 1, dilation, padding)
+
+    def trace_geometry(self, g: Geometry) -> Geometry:
+        return g.conv(*self.window)
+
+
+class BiLSTM(nn.Module):
+    """A bidirectional LSTM along the sequence: (B, C, L) -> (B, 2 x ``units``, L)."""
+
+    def __init__(self, inputs: int, units: int):
+        super().__init__()
+        self.lstm = nn.LSTM(inputs, units, batch_first=True, bidirectional=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lstm(x.transpose(1, 2))[0].transpose(1, 2)
+
+
+@torch.no_grad()
+def single_lstm_bias(lstm: nn.LSTM, forget: float = 0.0) -> None:
+    """One learned bias per gate, as in Keras and TensorFlow: PyTorch's second bias (``bias_hh``)
+    adds to the first, so it is frozen: at 0 on every gate but the forget gate's, which is
+    ``forget`` (TensorFlow's BasicLSTMCell adds a constant ``forget_bias`` there)."""
+    for name, p in lstm.named_parameters():
+        if name.startswith("bias_hh"):
+            p.zero_()
+            p[lstm.hidden_size:2 * lstm.hidden_size] = forget      # gates: input, forget, cell, output
+            p.requires_grad_(False)
+
+
+class PreActBottleneck(nn.Module):
+    """A pre-activation bottleneck residual block (He et al. 2016, "Identity mappings in deep
+    residual networks"), 1-D: BN-ReLU of the input, then a 1x1 convolution to ``width``
+    channels, BN-ReLU, a ``kernel``-wide convolution at ``stride`` (zero-padded by kernel // 2),
+    BN-ReLU and a 1x1 convolution to ``outputs``, added to the shortcut: the input itself, or a
+    1x1 convolution at ``stride`` of its pre-activation when the shape changes (as in He et al.'s
+    code). No convolution has a bias: batch normalisation follows each one."""
+
+    def __init__(self, inputs: int, width: int, outputs: int, *, kernel: int = 3, stride: int = 1):
+        super().__init__()
+        self.pre = nn.Sequential(nn.BatchNorm1d(inputs), nn.ReLU())
+        self.main = nn.Sequential(
+            nn.Conv1d(inputs, width, 1, bias=False), nn.BatchNorm1d(width), nn.ReLU(),
+            nn.Conv1d(width, width, kernel, stride=stride, padding=kernel // 2, bias=False),
+            nn.BatchNorm1d(width), nn.ReLU(),
+            nn.Conv1d(width, outputs, 1, bias=False))
+        changes = stride != 1 or inputs != outputs
+        self.shortcut = nn.Conv1d(inputs, outputs, 1, stride=stride, bias=False) if changes else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.pre(x)
+        return (x if self.shortcut is None else self.shortcut(a)) + self.main(a)
+
+    def trace_geometry(self, g: Geometry) -> Geometry:
+        return trace_parallel([self.main, self.shortcut or nn.Identity()], g)
 
 
 class PositionwiseHead(nn.Module):

@@ -27,7 +27,7 @@ import torch.nn as nn
 
 from models import register
 from models.base import SeqModel
-from models.blocks import ConvBlock, DenseHead, output_length
+from models.blocks import ConvBlock, DenseHead, output_length, single_lstm_bias
 
 
 @register("danq")
@@ -48,10 +48,7 @@ class DanQ(SeqModel):
             for name, p in self.named_parameters():
                 nn.init.zeros_(p) if "bias" in name else nn.init.uniform_(p, -init_range, init_range)
         if keras_lstm_bias:
-            for name, p in self.lstm.named_parameters():
-                if name.startswith("bias_hh"):
-                    nn.init.zeros_(p)
-                    p.requires_grad_(False)
+            single_lstm_bias(self.lstm)
         if jaspar_init:
             from workflow_scripts.motif_files import jaspar_motifs
             matrices = [m.freqs for m in jaspar_motifs(jaspar_release)]

@@ -1,13 +1,17 @@
 """The model contract (models/base.py), checked for every model of config/models.yaml.
 
 Each model entry is built at its paper's shape (parameter count as cited) and at the ``smoke``
-profile's size, which is trained through the real engine on a small data set of its layout, saved,
-loaded and scored. A new model in the zoo is covered by adding its entry: no test of its own.
+profile's size, which is trained through the real engine (its fit strategy) on a small data set of
+its layout, saved, loaded and scored. A new model in the zoo is covered by adding its entry: no test
+of its own. A model whose classifier is not a torch layer (``torch_classifier`` False) is checked
+as the contract says it differs: ``forward`` gives features, only ``predict_proba`` gives targets
+(after its second stage is fitted), and the receptive field is that of the features.
 """
 from __future__ import annotations
 
 import copy
 import inspect
+import zipfile
 
 import numpy as np
 import pytest
@@ -19,7 +23,7 @@ from models import MODELS, build_model, n_parameters
 from models.base import SeqModel, measured_receptive_field
 from models.blocks import Geometry, trace
 from workflow_scripts.configuration import model_settings
-from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs
+from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs, fit
 from workflow_scripts.inference import load_trained, predict_split, write_trained
 from workflow_scripts.inference.mutations import mutant_probs, substitutions
 from workflow_scripts.inference.predict import predict_batches, predict_codes
@@ -44,6 +48,17 @@ def codes(model: SeqModel, batch: int = 2) -> torch.Tensor:
     return torch.randint(0, 5, (batch, model.seq_length), generator=torch.Generator().manual_seed(1)).to(torch.uint8)
 
 
+def fitted(model: SeqModel) -> SeqModel:
+    """A two-stage model with its second stage fitted on random labels of random sequences (eval mode)."""
+    model.eval()
+    if model.fit_strategy == "two_stage":
+        g = torch.Generator().manual_seed(4)
+        batches = [(model.encode(codes(model, 32)), (torch.rand(32, N_TARGETS, generator=g) < 0.3).float(),
+                    torch.ones(32, dtype=torch.bool)) for _ in range(2)]
+        model.fit_second_stage(batches)
+    return model
+
+
 def test_registry():
     assert {"basset", "deepsea", "danq", "dilated"} <= set(MODELS)
     with pytest.raises(KeyError, match="unknown model family"):
@@ -63,12 +78,13 @@ def test_paper_shape_has_the_cited_parameter_count(name):
 @pytest.mark.parametrize("name", sorted(ZOO["models"]))
 def test_outputs_first_layer_and_receptive_field(name):
     model, _ = smoke_model(name)
-    model.eval()
+    model = fitted(model)
     x = model.encode(codes(model))
     out = model(x)
-    assert out.shape == ((2, N_TARGETS, model.seq_length) if model.per_nucleotide else (2, N_TARGETS))
+    shape = (2, N_TARGETS, model.seq_length) if model.per_nucleotide else (2, N_TARGETS)
+    assert out.shape == shape if model.torch_classifier else out.dim() == 2 and len(out) == 2
     probs = model.predict_proba(x)
-    assert probs.shape == out.shape and ((probs >= 0) & (probs <= 1)).all()
+    assert probs.shape == shape and ((probs >= 0) & (probs <= 1)).all()
     assert type(model).motif_layer == (model.first_block is not None)
     if model.first_block is not None:
         width, stride, padding = model.first_layer_window
@@ -103,7 +119,7 @@ def test_smoke_training_saves_a_model_that_loads_and_predicts_the_same(name, tmp
     outputs = TrainOutputs(tmp_path / "m" / "weights.pt", tmp_path / "m" / "model.json", tmp_path / "m" / "log.tsv")
     trainer = Trainer(data, outputs, family, entry["args"], TrainConfig.from_dict(entry["train"]))
     before = copy.deepcopy(trainer.model.state_dict())
-    trainer.run()
+    fit(trainer)
     after = trainer.model.state_dict()
     assert any(not torch.equal(before[k], after[k]) for k in before), "training changed nothing"
     assert not outputs.checkpoint.exists() and outputs.train_log.exists()
@@ -135,7 +151,7 @@ def test_mutants_by_the_fast_way_equal_whole_model_predictions(name):
         if isinstance(module, torch.nn.BatchNorm1d):
             module.running_mean.normal_()
             module.running_var.uniform_(0.5, 2)
-    model.eval()
+    model = fitted(model)
     length = model.seq_length
     seq = np.random.default_rng(0).integers(0, 4, length).astype(np.uint8)
     seq[3] = 4
@@ -197,3 +213,40 @@ def test_danq_jaspar_initialisation_puts_motifs_in_kernels():
     w = m.first_block.conv.weight.detach()
     assert (w[:3].abs().max(dim=1).values > 0.3).any(dim=1).all()   # frequency - 0.25 somewhere
     assert (w[3:].abs() <= 0.05).all() and (m.first_block.conv.bias[:3] <= 0).all()
+
+
+def test_superq_fits_its_forest_on_the_encoders_codes_and_keeps_it_beside_the_weights_in_skops(tmp_path):
+    """Stage one (the autoencoder) ends; a rerun resumes after it into stage two (the forest on
+    the codes), which is written as skops beside the weights; loading restores it, and the loaded
+    model's predictions are the forest's on the encoder's codes. A crafted forest is refused."""
+    import skops.io
+    from models.forest import TRUSTED, positive_probs, save_forest
+    from workflow_scripts.cli import InputError
+    entry = model_settings(SMOKE, "superq")
+    data = write_toy_dataset(tmp_path / "d.h5", {"train": 48, "valid": 16, "test": 8}, length=1000)
+    outputs = TrainOutputs(tmp_path / "m" / "weights.pt", tmp_path / "m" / "model.json", tmp_path / "m" / "log.tsv")
+    cfg = TrainConfig.from_dict(entry["train"])
+    stage_one = Trainer(data, outputs, "superq", entry["args"], cfg)
+    stage_one.train()                                  # as a job stopped after the gradient stage
+    assert stage_one.state.finished and outputs.checkpoint.exists() and not outputs.weights.exists()
+    assert np.isfinite(stage_one.state.history[0]["valid_loss"])          # reconstruction, not labels
+    trainer = Trainer(data, outputs, "superq", entry["args"], cfg)
+    fit(trainer)                                       # the rerun: no epoch again, the forest
+    assert [r["valid_loss"] for r in trainer.state.history] == [r["valid_loss"] for r in stage_one.state.history]
+    assert not outputs.checkpoint.exists()
+
+    forest_file = outputs.weights.parent / "forest.skops"
+    assert zipfile.is_zipfile(forest_file) and skops.io.get_untrusted_types(file=forest_file) == TRUSTED
+    loaded, _ = load_trained(outputs.weights, outputs.meta, "cpu", data)
+    assert len(loaded.forest.estimators_) == entry["args"]["forest_trees"]
+    x = loaded.encode(next(iter(make_loader(BatchStream(SplitReader(data, "test"), 8, shuffle=False), 0, False)))["codes"])
+    with torch.no_grad():
+        features = loaded(x).numpy()
+    probs = loaded.predict_proba(x).numpy()
+    np.testing.assert_array_equal(probs, positive_probs(loaded.forest, features))
+    np.testing.assert_array_equal(probs, trainer.model.predict_proba(x).numpy())
+
+    loaded.forest.estimators_[0].tree_.children_left[0] = 10 ** 6      # a node pointing outside its tree
+    save_forest(loaded.forest, forest_file)
+    with pytest.raises(InputError, match="node indices out of range"):
+        load_trained(outputs.weights, outputs.meta, "cpu", data)

@@ -41,11 +41,16 @@ def reverse_complement(codes):
     return (3 - flipped) * base + flipped * ~base    # (uint8 wrap-around of 3 - 4 is masked)
 
 
+_ONE_HOT_TABLES: dict = {}
+
+
 def one_hot(codes, dtype=None):
     """(B, L) uint8 codes (torch) -> (B, 4, L) float one-hot on the codes' device."""
     import torch
-    table = torch.tensor(ONE_HOT_ROWS, dtype=dtype or torch.float32, device=codes.device)
-    return table[codes.long()].transpose(1, 2)
+    key = (codes.device, dtype or torch.float32)
+    if key not in _ONE_HOT_TABLES:      # once per device: a copy to the GPU every step waits for the GPU
+        _ONE_HOT_TABLES[key] = torch.tensor(ONE_HOT_ROWS, dtype=key[1], device=codes.device)
+    return _ONE_HOT_TABLES[key][codes.long()].transpose(1, 2)
 
 
 def kmer_counts(codes, k: int):

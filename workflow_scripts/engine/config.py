@@ -30,7 +30,7 @@ class TrainConfig:
     seed: int = 1
     workers: int = 2
     buffer_chunks: int = 8
-    compile: bool = False
+    compile: bool | str = False       # true, or a torch.compile mode (COMPILE_MODES)
     deterministic: bool = True
     precision: str = "bf16"           # on CUDA: bf16 (autocast), tf32 or fp32; the CPU is always fp32
     eval_stride: int = 1              # per-nucleotide validation: score every eval_stride-th base
@@ -55,5 +55,16 @@ class TrainConfig:
     @staticmethod
     def value_problems(values: dict) -> list[str]:
         """Settings whose value is refused (names are checked by ``from_dict``)."""
-        precision = values.get("precision", "bf16")
-        return [] if precision in PRECISIONS else [f"precision {precision!r}: one of {', '.join(PRECISIONS)}"]
+        precision, compile_value = values.get("precision", "bf16"), values.get("compile", False)
+        bad = [] if precision in PRECISIONS else [f"precision {precision!r}: one of {', '.join(PRECISIONS)}"]
+        if not isinstance(compile_value, bool) and compile_value not in COMPILE_MODES:
+            bad.append(f"compile {compile_value!r}: true, false or one of {', '.join(COMPILE_MODES)}")
+        return bad
+
+
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")    # torch.compile's modes
+
+
+def compile_mode(value: bool | str) -> str | None:
+    """The ``torch.compile`` mode of a ``compile`` setting (true: PyTorch's default mode)."""
+    return None if value is True else value

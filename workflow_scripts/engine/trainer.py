@@ -13,9 +13,16 @@ the hooks' factors. The loop:
 * a checkpoint every epoch and on SIGTERM / SIGUSR1 (SLURM's signals before walltime and on
   preemption): model, optimiser, schedule, :class:`TrainState`, RNG states and what the run is
   (family, settings, targets, data-set build). Rerunning resumes it and ends with the same
-  weights as an uninterrupted run. A checkpoint of a *finished* run, or of another run (other
-  settings, another data-set build), is never resumed: the rerun trains afresh. When training
-  ends the working files ``checkpoint.pt`` and ``best.pt`` are removed.
+  weights as an uninterrupted run. A checkpoint of another run (other settings, another
+  data-set build) is never resumed: the rerun trains afresh. A checkpoint of this run whose
+  training had finished (the job stopped before writing the outputs, or in a model's second
+  stage) resumes to what follows training. When the outputs are written the working files
+  ``checkpoint.pt`` and ``best.pt`` are removed.
+
+:meth:`Trainer.run` is :meth:`~Trainer.train` (the gradient stage) then :meth:`~Trainer.finish`
+(the outputs); a fit strategy (:mod:`~workflow_scripts.engine.fitting`) may do more between
+them. A model whose classifier is not a torch layer (``torch_classifier`` False) is validated
+by its own loss (``training_step`` on the validation split), its classifier not existing yet.
 """
 from __future__ import annotations
 
@@ -37,7 +44,7 @@ from models import build_model
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
 from workflow_scripts.dataset_layout import build_id
-from workflow_scripts.engine.config import TrainConfig
+from workflow_scripts.engine.config import TrainConfig, compile_mode
 from workflow_scripts.engine.hooks import make_hooks
 from workflow_scripts.inference import default_device, predict_split, save_torch, set_precision, write_trained
 from workflow_scripts.io_utils import atomic_output
@@ -222,7 +229,7 @@ class Trainer:
                 self.step_module = nn.SyncBatchNorm.convert_sync_batchnorm(self.step_module)
             self.step_module = nn.parallel.DistributedDataParallel(
                 self.step_module, device_ids=[self.rt.device.index] if self.rt.device.type == "cuda" else None)
-        self.step = torch.compile(self.step_module) if cfg.compile else self.step_module
+        self.step = torch.compile(self.step_module, mode=compile_mode(cfg.compile)) if cfg.compile else self.step_module
         self.optimizer = make_optimizer(self.model, cfg)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_factor)
         self.call("setup", self)
@@ -250,15 +257,15 @@ class Trainer:
         self.rt.barrier()
 
     def resume(self) -> bool:
-        """Continue an interrupted run of exactly this training; anything else starts afresh."""
+        """Continue an interrupted (or finished, unwritten) run of exactly this training; anything
+        else starts afresh."""
         path = self.outputs.checkpoint
         if not path.exists():
             return False
         ck = torch.load(path, map_location=self.rt.device, weights_only=False)
         changed = [k for k in RUN_IDENTITY if ck["meta"].get(k) != self.meta[k]]
-        if changed or ck["state"]["finished"]:
-            why = f"its {', '.join(changed)} differ" if changed else "it is of a finished run"
-            log.info("%s is not resumed (%s): training afresh", path, why)
+        if changed:
+            log.info("%s is not resumed (its %s differ): training afresh", path, ", ".join(changed))
             self.rt.barrier()
             if self.rt.main:
                 path.unlink()
@@ -291,7 +298,7 @@ class Trainer:
             g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + st.global_step)
             codes = batch["codes"].to(rt.device, non_blocking=True)
             targets = batch_targets(batch, self.train_reader, rt.device)
-            labelled = batch["labelled"].to(rt.device)
+            labelled = batch["labelled"].to(rt.device, non_blocking=True)
             if cfg.rc_augment:
                 codes, targets = augment(codes, targets, self.train_reader.per_nucleotide, g)
             with rt.autocast:
@@ -334,12 +341,28 @@ class Trainer:
         self.state.epoch_samples += samples * self.rt.world
 
     def validate(self) -> dict:
+        if not self.model.torch_classifier:
+            return {"valid_loss": self.mean_loss(self.valid_reader)}
         pred = predict_split(self.model, self.valid_reader, self.rt.device, batch_size=max(self.cfg.batch_size, 64),
                              rc_average=False, workers=self.cfg.workers, eval_stride=self.cfg.eval_stride,
                              autocast=self.rt.autocast)
         auc = per_target_auc(pred.probs, pred.labels, min_positives=1)
         return {"valid_loss": pred.loss, "valid_roc_auc": mean_finite(auc["roc_auc"]),
                 "valid_pr_auc": mean_finite(auc["pr_auc"])}
+
+    @torch.no_grad()
+    def mean_loss(self, reader: SplitReader) -> float:
+        """The model's own loss (``training_step``, eval mode, no augmentation) over a split."""
+        self.model.eval()
+        stream = BatchStream(reader, max(self.cfg.batch_size, 64), shuffle=False)
+        total, rows = 0.0, 0
+        for batch in make_loader(stream, self.cfg.workers, self.rt.device.type == "cuda"):
+            codes = batch["codes"].to(self.rt.device)
+            targets, labelled = batch_targets(batch, reader, self.rt.device), batch["labelled"].to(self.rt.device)
+            with self.rt.autocast:
+                total += float(self.model.training_step(self.model.encode(codes), targets, labelled)) * len(codes)
+            rows += len(codes)
+        return total / max(rows, 1)
 
     def end_epoch(self) -> None:
         """Validate, log, keep the best weights, decide on early stopping, checkpoint."""
@@ -372,6 +395,12 @@ class Trainer:
 
     def run(self) -> None:
         """Train (resuming an interrupted run of the same training) and write the outputs."""
+        self.train()
+        self.finish()
+
+    def train(self) -> None:
+        """The gradient stage: epochs until early stopping or ``max_epochs``, resuming an
+        interrupted run of the same training; the working files stay for :meth:`finish`."""
         self.outputs.weights.parent.mkdir(parents=True, exist_ok=True)
         self.resume()
         while not self.state.finished and self.state.epoch < self.cfg.max_epochs:
@@ -382,12 +411,40 @@ class Trainer:
                             name, self.state.epoch + 1, self.state.step_in_epoch)
                 raise SystemExit(3)
             self.end_epoch()
+
+    def use_best(self) -> dict:
+        """Load the best weights into the model (eval mode); returns them, on the CPU."""
+        if not self.outputs.best.exists():
+            raise InputError(f"{self.outputs.weights}: the validation loss was never finite (training "
+                             f"diverged); lower the learning rate or check the data set")
+        best = torch.load(self.outputs.best, map_location="cpu", weights_only=True)
+        self.model.load_state_dict(best)
+        self.model.eval()
+        return best
+
+    def training_batches(self):
+        """``(input, targets, labelled)`` batches of the training split on the device, in a random
+        order (whole row chunks drawn at random), without augmentation: what a model's second
+        stage reads. A stop signal ends the job between batches (exit 3; the rerun resumes after
+        the gradient stage)."""
+        stream = BatchStream(self.train_reader, max(self.cfg.batch_size, 256), shuffle=True, seed=self.cfg.seed,
+                             label_fraction=self.cfg.label_fraction)     # the training's labelled rows
+        stream.set_epoch(self.cfg.max_epochs)                               # an order no epoch used
+        for batch in make_loader(stream, self.cfg.workers, self.rt.device.type == "cuda"):
+            if self.stop.signal:
+                log.warning("%s received in the second stage: rerun the job to redo it",
+                            signal.Signals(self.stop.signal).name)
+                raise SystemExit(3)
+            codes = batch["codes"].to(self.rt.device, non_blocking=True)
+            yield (self.model.encode(codes), batch_targets(batch, self.train_reader, self.rt.device),
+                   batch["labelled"].to(self.rt.device))
+
+    def finish(self) -> None:
+        """Write the outputs: the model's extra state, the best weights (also loaded into the
+        model), ``model.json`` and the log; then remove the working files."""
         if self.rt.main:
-            if not self.outputs.best.exists():
-                raise InputError(f"{self.outputs.weights}: the validation loss was never finite (training "
-                                 f"diverged); lower the learning rate or check the data set")
-            best = torch.load(self.outputs.best, map_location="cpu", weights_only=True)
-            write_trained(best, self.meta, self.outputs.weights, self.outputs.meta)
+            best = self.use_best()
+            write_trained(best, self.meta, self.outputs.weights, self.outputs.meta, model=self.model)
             write_log(self.state.history, self.outputs.train_log)
             self.outputs.checkpoint.unlink(missing_ok=True)
             self.outputs.best.unlink(missing_ok=True)

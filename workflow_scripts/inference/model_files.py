@@ -5,6 +5,11 @@
 it was trained on, :func:`workflow_scripts.dataset_layout.build_id`). Weights are written through
 an in-memory buffer so that identical tensors give identical bytes (``torch.save`` to a path
 names the archive's records after the file) and load with ``torch.load(weights_only=True)``.
+
+A model whose state is not all tensors (a two-stage model's fitted forest) declares the files
+that hold the rest in its ``extra_state`` (models/base.py); they lie beside ``weights.pt``, are
+written before it (so a ``weights.pt`` never stands without them) and are read back by
+:func:`load_trained`, so that such a model predicts through the same path as every other.
 """
 from __future__ import annotations
 
@@ -28,7 +33,10 @@ def save_torch(obj, path: str | Path) -> None:
         tmp.write_bytes(buffer.getvalue())
 
 
-def write_trained(state_dict: dict, meta: dict, weights: str | Path, meta_path: str | Path) -> None:
+def write_trained(state_dict: dict, meta: dict, weights: str | Path, meta_path: str | Path, model=None) -> None:
+    """``weights`` and ``model.json``; with ``model``, first the files of its ``extra_state``."""
+    if model is not None and model.extra_state:
+        model.save_extra_state(Path(weights).parent)
     save_torch(state_dict, weights)
     with atomic_output(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2, default=str))
@@ -52,8 +60,18 @@ def load_trained(weights: str | Path, meta_path: str | Path, device="cpu",
                          f"since); retrain it (snakemake --forcerun train_model ...)")
     model = build_model(meta["family"], len(meta["targets"]), meta["seq_length"], **meta["args"])
     model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+    load_extra_state(model, Path(weights).parent)
     model.precision = meta.get("train", {}).get("precision", "bf16")   # evaluated and used as trained
     return model.to(device).eval(), meta
+
+
+def load_extra_state(model, directory: Path) -> None:
+    missing = [name for name in model.extra_state if not (directory / name).is_file()]
+    if missing:
+        raise InputError(f"{directory}: {', '.join(missing)} missing beside the weights ({type(model).__name__} "
+                         f"keeps state there, written at the end of training); retrain the model")
+    if model.extra_state:
+        model.load_extra_state(directory)
 
 
 def load_trained_dir(model_dir: str | Path, device="cpu") -> tuple[torch.nn.Module, dict]:
