@@ -36,11 +36,11 @@ def two_stage(trainer) -> None:
     if trainer.rt.world > 1:
         raise InputError(f"{type(trainer.model).__name__} is fitted in two stages, in one process: give it gpus: 1")
     trainer.train()
-    trainer.use_best()
+    best = trainer.use_best()
     log.info("second stage of %s on the training split", type(trainer.model).__name__)
     with trainer.rt.autocast:
         trainer.model.fit_second_stage(trainer.training_batches())
-    trainer.finish()
+    trainer.finish(best)
 
 
 def fit(trainer) -> None:

@@ -439,11 +439,12 @@ class Trainer:
             yield (self.model.encode(codes), batch_targets(batch, self.train_reader, self.rt.device),
                    batch["labelled"].to(self.rt.device))
 
-    def finish(self) -> None:
-        """Write the outputs: the model's extra state, the best weights (also loaded into the
-        model), ``model.json`` and the log; then remove the working files."""
+    def finish(self, best: dict | None = None) -> None:
+        """Write the outputs: the model's extra state, the best weights (loaded into the model
+        unless given, as :meth:`use_best` returned them), ``model.json`` and the log; then remove
+        the working files."""
         if self.rt.main:
-            best = self.use_best()
+            best = self.use_best() if best is None else best
             write_trained(best, self.meta, self.outputs.weights, self.outputs.meta, model=self.model)
             write_log(self.state.history, self.outputs.train_log)
             self.outputs.checkpoint.unlink(missing_ok=True)
