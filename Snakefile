@@ -26,8 +26,10 @@ include: "rules/peaks.smk"
 include: "rules/datasets.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/receptive_fields.smk"
 include: "rules/motifs.smk"
 include: "rules/report.smk"
+include: "rules/attribution.smk"
 include: "rules/use_model.smk"
 
 

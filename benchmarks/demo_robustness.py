@@ -42,14 +42,21 @@ def snakemake(results: Path, cache: Path, extra: Path, cores: int, targets: list
         raise SystemExit(done.stdout[-3000:] + done.stderr[-3000:])
 
 
-def one_run(out: Path, base: Path, seed: int, threads: int, evalue: float) -> dict:
-    results = out / f"seed{seed}_threads{threads}"
+def prepared_run(out: Path, base: Path, name: str, settings: str) -> tuple[Path, Path]:
+    """A run's results directory holding the base run's data sets, and its extra configuration file."""
+    results = out / name
     for part in SHARED:
         if not (results / part).exists():
             shutil.copytree(base / part, results / part, copy_function=shutil.copy2)
-    extra = out / f"seed{seed}_threads{threads}.yaml"
-    extra.write_text(f"threads: {{data: {threads}, train: {threads}, evaluate: {threads}}}\n"
-                     f"profiles: {{demo: {{train: {{seed: {seed}}}}}}}\n")
+    extra = out / f"{name}.yaml"
+    extra.write_text(settings)
+    return results, extra
+
+
+def one_run(out: Path, base: Path, seed: int, threads: int, evalue: float) -> dict:
+    results, extra = prepared_run(out, base, f"seed{seed}_threads{threads}",
+                                  f"threads: {{data: {threads}, train: {threads}, evaluate: {threads}}}\n"
+                                  f"profiles: {{demo: {{train: {{seed: {seed}}}}}}}\n")
     targets = [str(results / "motifs" / d / m / "tomtom.tsv") for m, d in MODELS.items()]
     targets.append(str(results / "eval" / "dhs600" / "basset" / "metrics.tsv"))
     snakemake(results, out / "cache", extra, threads, targets)

@@ -8,8 +8,12 @@ Declared by class attributes (defaults in brackets):
 
 ``input_encoding`` ["onehot"]  how (B, L) uint8 codes become the model's input: a name in
                                :data:`models.encodings.ENCODINGS` (``onehot`` (B, 4, L),
-                               ``codes`` (B, L) int64, ``kmer_counts``, ``kmer_codes``);
-                               ``encoding_args`` its settings
+                               ``codes`` (B, L) int64, ``kmer_counts``, ``kmer_codes``,
+                               ``kmer_vectors``); ``encoding_args`` its settings. A *fitted*
+                               encoding (``FITTED``, e.g. word2vec k-mer vectors) reads its
+                               table from the constructor's ``encoding_file`` into the buffer
+                               ``encoding_table`` (saved with the weights); the path is a model
+                               setting, so ``model.json`` carries it to ``load_trained``
 ``per_nucleotide`` [False]     False: ``forward`` returns (B, T) logits; True: (B, T, L)
 ``uses_unlabelled`` [False]    True: :meth:`training_step` also uses rows without labels
 ``fit_strategy`` ["gradient"]  how the engine fits it (``workflow_scripts.engine.fitting``):
@@ -21,6 +25,8 @@ Declared by class attributes (defaults in brackets):
                                :meth:`predict_proba` gives targets, the gradient stage is
                                validated by its own loss, the receptive field is the features'
                                and there is no ``self.output``
+``reconstructs_input`` [False] True: :meth:`reconstruct` decodes per-base logits (B, 4, L) of
+                               the input (an autoencoder; SuperQ's failure analysis reads it)
 ``extra_state`` [()]           files beside ``weights.pt`` holding state that is not a tensor
                                (a fitted forest), written by :meth:`save_extra_state` before
                                the weights and read by :meth:`load_extra_state` when loading
@@ -53,7 +59,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.blocks import ConvBlock, Geometry, left_padding, trace
-from models.encodings import POSITIONAL, encode
+from models.encodings import FITTED, POSITIONAL, encode
 
 
 class SeqModel(nn.Module):
@@ -64,17 +70,32 @@ class SeqModel(nn.Module):
     fit_strategy = "gradient"
     torch_classifier = True
     extra_state: tuple[str, ...] = ()
+    reconstructs_input = False
     motif_layer = True
     precision = "bf16"
 
-    def __init__(self, n_targets: int, seq_length: int):
+    def __init__(self, n_targets: int, seq_length: int, encoding_file: str | None = None):
         super().__init__()
         self.n_targets, self.seq_length = n_targets, seq_length
+        if self.input_encoding in FITTED:
+            if encoding_file is None:
+                raise ValueError(f"{type(self).__name__}'s input encoding {self.input_encoding!r} is fitted: "
+                                 f"give the file it was fitted into (encoding_file)")
+            self.register_buffer("encoding_table", FITTED[self.input_encoding](encoding_file))
+        elif encoding_file is not None:
+            raise ValueError(f"{type(self).__name__}'s input encoding {self.input_encoding!r} reads no file "
+                             f"(encoding_file is for fitted encodings: {', '.join(sorted(FITTED))})")
 
     # ------------------------------------------------------------ inputs and outputs
     def encode(self, codes: torch.Tensor) -> torch.Tensor:
         """(B, L) uint8 codes (A C G T N = 0..4) -> this model's input, on the codes' device."""
-        return encode(self.input_encoding, codes, **self.encoding_args)
+        fitted = {"table": self.encoding_table} if self.input_encoding in FITTED else {}
+        return encode(self.input_encoding, codes, **self.encoding_args, **fitted)
+
+    @property
+    def input_window(self) -> int:
+        """Bases that one position of the encoded input reads (k for k-mer encodings)."""
+        return 1
 
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         """The model input -> what the first convolution reads (identity for one-hot input)."""
@@ -143,7 +164,7 @@ class SeqModel(nn.Module):
         start = Geometry.of_input(self.seq_length)
         if not POSITIONAL[self.input_encoding]:
             return start.whole(length=1)
-        return trace(self, start)
+        return trace(self, start.conv(self.input_window))
 
     @property
     def receptive_field(self) -> int:
@@ -196,7 +217,8 @@ def measured_receptive_field(model: SeqModel, seed: int = 0) -> int:
     """The receptive field measured by back-propagation on a random input: the span of input
     positions with a non-zero gradient of the central output position (per nucleotide) or of
     the output (per sequence), on a linearised copy of the model. Measured at the stem's output
-    (one-hot input, or the embedding of integer codes), which is position-wise."""
+    (one-hot input, or the embedding of integer codes), which is position-wise; a position there
+    reads ``input_window`` bases (k-mer encodings)."""
     codes = torch.randint(0, 4, (1, model.seq_length), generator=torch.Generator().manual_seed(seed))
     if not POSITIONAL[model.input_encoding]:
         return _measured_by_mutation(model.eval(), codes)
@@ -207,7 +229,7 @@ def measured_receptive_field(model: SeqModel, seed: int = 0) -> int:
     focus = out[..., out.shape[-1] // 2] if clone.per_nucleotide else out
     focus.sum().backward()
     support = torch.nonzero(h.grad.abs().sum(dim=(0, 1)) > 0).ravel()
-    return int(support[-1] - support[0] + 1) if len(support) else 0
+    return int(support[-1] - support[0] + model.input_window) if len(support) else 0
 
 
 @torch.no_grad()

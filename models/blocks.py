@@ -172,6 +172,12 @@ def conv_stack(inputs: int, filters, widths, *, pools=None, dropouts=None, dilat
     return nn.Sequential(*blocks)
 
 
+def base_embedding(dim: int) -> nn.Conv1d:
+    """A learned embedding of the bases, the capstone's: a linear map of the one-hot input (4 x
+    ``dim`` weights, no bias), position-wise; an N (0.25 in each channel) gets the mean of the four."""
+    return nn.Conv1d(4, dim, 1, bias=False)
+
+
 class DenseHead(nn.Module):
     """Flatten -> fully connected layers (each -> [batch norm] -> activation -> [dropout]) ->
     the output layer (one logit per target). ``hidden`` empty: the output layer alone.

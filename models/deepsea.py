@@ -17,6 +17,9 @@ The same family gives Gupta's variants (thesis Appendix E.1, Table 7.2.1; config
 only in words, this layout is inferred from the count). Gupta names BN among his searched
 settings (Table 7.3.1) but the counts leave no room for affine BatchNorm, so there is none.
 
+``embed_dim`` puts a learned embedding of the bases before the first convolution (the capstone's,
+Chaves Moreno 2020, seed 004: 64-d; ``deepsea_embed``), for its one-hot vs embedding comparison;
+the default (None) is DeepSEA's one-hot input.
 Training as DeepSEA's Torch code (run.sh / main.lua): weights from U(-0.05, 0.05), SGD with
 momentum 0.9, learning rate 1 decayed as 1 / (1 + 8e-7 * step), L2 penalty 5e-7 (weight decay
 1e-6), an L1 penalty of 1e-8 on the last hidden layer's activations, kernel max-norm 0.9, batch
@@ -24,20 +27,23 @@ size 16.
 """
 from __future__ import annotations
 
+import torch
 import torch.nn as nn
 
 from models import register
 from models.base import SeqModel
-from models.blocks import DenseHead, conv_stack, output_length
+from models.blocks import DenseHead, base_embedding, conv_stack, output_length
 
 
 @register("deepsea")
 class DeepSEA(SeqModel):
     def __init__(self, n_targets: int, seq_length: int = 1000, conv_filters=(320, 480, 960),
                  conv_width: int = 8, pool_width: int = 4, dropout=(0.2, 0.2, 0.5), hidden: int = 925,
-                 init_range: float | None = 0.05, padding: str = "valid", dilations=(1, 1, 1)):
+                 init_range: float | None = 0.05, padding: str = "valid", dilations=(1, 1, 1),
+                 embed_dim: int | None = None):
         super().__init__(n_targets, seq_length)
-        self.trunk = conv_stack(4, conv_filters, [conv_width] * 3, pools=[pool_width, pool_width, 1],
+        self.embed = base_embedding(embed_dim) if embed_dim else nn.Identity()
+        self.trunk = conv_stack(embed_dim or 4, conv_filters, [conv_width] * 3, pools=[pool_width, pool_width, 1],
                                 dropouts=dropout, dilations=list(dilations), padding=padding)
         flat = conv_filters[-1] * output_length(self.trunk, seq_length)
         self.head = DenseHead(flat, [hidden], n_targets)
@@ -45,3 +51,6 @@ class DeepSEA(SeqModel):
         if init_range:  # None keeps PyTorch's default initialisation
             for p in self.parameters():
                 nn.init.uniform_(p, -init_range, init_range)
+
+    def stem(self, x: torch.Tensor) -> torch.Tensor:
+        return self.embed(x)

@@ -70,6 +70,7 @@ class SuperQ(SeqModel):
     torch_classifier = False
     uses_unlabelled = True
     extra_state = (FOREST_FILE,)
+    reconstructs_input = True
 
     def __init__(self, n_targets: int, seq_length: int = 1000, conv_filters: int = 320, conv_width: int = 26,
                  pool_width: int = 13, lstm_units: int = 320, dropout=(0.2, 0.5), code_size: int = 500,

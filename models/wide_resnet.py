@@ -44,7 +44,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from models import register
 from models.base import SeqModel
-from models.blocks import BiLSTM, DenseHead, PreActBottleneck, output_length
+from models.blocks import BiLSTM, DenseHead, PreActBottleneck, base_embedding, output_length
 from models.transformer_xl import TransformerXL
 
 
@@ -65,7 +65,7 @@ class WideResNetContext(SeqModel):
                  embed_dim: int, channels, bottleneck: int, expansion: int, kernel: int, stride: int,
                  hidden: int, dropout: float):
         super().__init__(n_targets, seq_length)
-        self.embed = nn.Conv1d(4, embed_dim, 1, bias=False)
+        self.embed = base_embedding(embed_dim)
         self.trunk = wide_resnet(embed_dim, channels, bottleneck=bottleneck, expansion=expansion, kernel=kernel,
                                  stride=stride)
         self.context = context

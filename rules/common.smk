@@ -90,11 +90,18 @@ def datasets_built_by(builder):
 
 
 ALL_MODELS = [(d, m) for d in DATASETS for m in models_of(d)]
+# per-nucleotide data sets with models: their receptive fields are plotted (rules/receptive_fields.smk)
+RECEPTIVE_FIELD_DATASETS = [d for d in datasets_built_by("nuc25k") if models_of(d)]
 # models whose first-layer filters become motifs (models.base.SeqModel.motif_layer)
-MOTIF_MODELS = [(d, m) for d, m in ALL_MODELS if configuration.has_motif_layer(config, m)]
+MOTIF_MODELS = [(d, m) for d, m in ALL_MODELS if configuration.family_declares(config, m, "motif_layer")]
+# autoencoders, whose data sets get SuperQ's failure analysis (models.base.SeqModel.reconstructs_input)
+AUTOENCODERS = {d: [m for m in models_of(d) if configuration.family_declares(config, m, "reconstructs_input")]
+                for d in DATASETS}
 MODEL_NAMES = sorted({m for _, m in ALL_MODELS})
 USE = config["use_models"]
 USED_MODELS = configuration.used_models(config)
+ATTRIBUTION = USE["attribution"]
+ATTRIBUTED_MODELS = configuration.attributed_models(config)
 
 
 def alternatives(names):
@@ -132,22 +139,34 @@ PATHS = {
     "merged": f"{R}/features/{{dataset}}/merged.bed",
     "activity": f"{R}/features/{{dataset}}/activity.tsv",
     "dataset": f"{R}/datasets/{{dataset}}.h5",
+    "target_counts": f"{R}/datasets/{{dataset}}.targets.tsv",
+    "target_plot": f"{R}/datasets/{{dataset}}.targets.png",
     "weights": f"{MODEL_DIR}/weights.pt",
     "model_meta": f"{MODEL_DIR}/model.json",
+    "extra_state": f"{MODEL_DIR}/extra_state",
     "train_log": f"{MODEL_DIR}/train_log.tsv",
+    "kmer_vectors": f"{R}/encodings/{{dataset}}/word2vec.tsv",
+    "kmer_tsne": f"{R}/encodings/{{dataset}}/word2vec_tsne.png",
     "metrics": f"{EVAL_DIR}/metrics.tsv",
+    "valid_metrics": f"{EVAL_DIR}/metrics_valid.tsv",
     "eval_summary": f"{EVAL_DIR}/summary.txt",
     "eval_summary_json": f"{EVAL_DIR}/summary.json",
     "predictions": f"{EVAL_DIR}/predictions.h5",
     "curves": f"{EVAL_DIR}/curves.png",
     "eval_by_category": f"{EVAL_DIR}/auc_by_category.png",
     "comparison": f"{COMPARE_DIR}/comparison.tsv",
+    "reconstruction": f"{COMPARE_DIR}/reconstruction.tsv",
+    "accuracy_table": f"{COMPARE_DIR}/accuracy_table.tsv",
+    "curve_overlay": f"{COMPARE_DIR}/curve_overlay.png",
+    "failure_plot": f"{COMPARE_DIR}/failure_analysis.png",
     "comparison_summary": f"{COMPARE_DIR}/comparison_summary.tsv",
     "win_shares": f"{COMPARE_DIR}/win_shares.tsv",
     "scatter_roc": f"{COMPARE_DIR}/scatter_roc.png",
     "scatter_pr": f"{COMPARE_DIR}/scatter_pr.png",
     "compare_by_category": f"{COMPARE_DIR}/auc_by_category.png",
     "training_curves": f"{COMPARE_DIR}/training_curves.png",
+    "receptive_fields_png": f"{COMPARE_DIR}/receptive_fields.png",
+    "receptive_fields_tsv": f"{COMPARE_DIR}/receptive_fields.tsv",
     "jaspar": f"{R}/motifs/jaspar2024.meme",
     "filters_meme": f"{MOTIF_DIR}/filters.meme",
     "filters": f"{MOTIF_DIR}/filters.tsv",
@@ -164,6 +183,12 @@ PATHS = {
     "variants_summary": f"{USE_DIR}/variants/{{input}}.summary.json",
     "ism_h5": f"{USE_DIR}/mutagenesis/{{input}}.h5",
     "ism_plots": f"{USE_DIR}/mutagenesis/{{input}}.pdf",
+    "attributions": f"{USE_DIR}/attribution/attributions.h5",
+    "modisco": f"{USE_DIR}/attribution/modisco.h5",
+    "modisco_meme": f"{USE_DIR}/attribution/patterns.meme",
+    "modisco_logos": f"{USE_DIR}/attribution/patterns.png",
+    "modisco_tomtom": f"{USE_DIR}/attribution/tomtom.tsv",
+    "modisco_summary": f"{USE_DIR}/attribution/tomtom_summary.tsv",
     "report": f"{R}/report/index.html",
     "planted": f"{R}/report/planted_motifs.tsv",
 }
@@ -249,8 +274,10 @@ def tomtom_targets():
 # rules/report.smk
 MODEL_FILES = ["train_log", "metrics", "eval_summary", "curves"]
 MOTIF_FILES = ["filters", "tomtom", "tomtom_summary", "logos"]
+FAILURE_FILES = ["reconstruction", "failure_plot"]
+RECEPTIVE_FIELD_FILES = ["receptive_fields_png", "receptive_fields_tsv"]
 COMPARE_FILES = ["comparison_summary", "win_shares", "scatter_roc", "scatter_pr", "compare_by_category",
-                 "training_curves"]
+                 "training_curves", "accuracy_table", "curve_overlay"]
 
 
 def report_manifest():
@@ -258,12 +285,20 @@ def report_manifest():
     return {
         "peak_counts": {s: path("peak_counts", sample=s) for s in SAMPLES},
         "datasets": {d: {"file": path("dataset", dataset=d),
+                         "targets": {k: path(k, dataset=d) for k in ("target_counts", "target_plot")},
                          "comparison": ({k: path(k, dataset=d) for k in COMPARE_FILES} if d in with_models else {}),
+                         "receptive_fields": ({k: path(k, dataset=d) for k in RECEPTIVE_FIELD_FILES}
+                                              if d in RECEPTIVE_FIELD_DATASETS else {}),
+                         "failure_analysis": {k: path(k, dataset=d) for k in FAILURE_FILES} if AUTOENCODERS[d] else {},
+                         "encodings": ({"kmer_tsne": path("kmer_tsne", dataset=d)} if any(
+                             configuration.encoding_fitted(config, m) for m in models_of(d)) else {}),
                          "models": {m: {k: path(k, dataset=d, model=m)
                                         for k in MODEL_FILES + (MOTIF_FILES if (d, m) in MOTIF_MODELS else [])}
                                     for m in models_of(d)}}
                      for d in DATASETS},
         "truth": f"{DEMO['out_dir']}/truth.tsv" if DEMO["enabled"] else None,
+        "modisco": {f"{d}/{m}": {k: path(k, dataset=d, model=m) for k in ("modisco_tomtom", "modisco_logos")}
+                    for d, m in ATTRIBUTED_MODELS},
     }
 
 
@@ -275,6 +310,18 @@ def manifest_files(manifest):
 
 
 # rules/train.smk
+def encoding_file(wildcards):
+    """The file a model's fitted input encoding reads (word2vec vectors), or none."""
+    fitted = configuration.encoding_fitted(config, wildcards.model)
+    return [path("kmer_vectors", dataset=wildcards.dataset)] if fitted else []
+
+
+def model_args(wildcards):
+    """The model's constructor settings, with its fitted encoding's file."""
+    fitted = {"encoding_file": f for f in encoding_file(wildcards)}
+    return as_json({**model_settings(wildcards.model)["args"], **fitted})
+
+
 def launcher(wildcards):
     """python, or torchrun across the job's GPUs when a model asks for several (DDP)."""
     gpus = model_settings(wildcards.model)["gpus"]

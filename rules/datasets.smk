@@ -51,6 +51,29 @@ rule dataset:
         "--inputs {params.files:q} --output {output:q} --workers {threads} --log {log:q}"
 
 
+rule explore_dataset:
+    input:
+        PATHS["dataset"],
+    output:
+        table=PATHS["target_counts"],
+        plot=report(PATHS["target_plot"], category="{dataset}", subcategory="data",
+                    caption="captions/targets.rst", labels={"data set": "{dataset}", "figure": "targets"}),
+    log:
+        f"{LOGS}/explore_dataset/{{dataset}}.log",
+    resources:
+        **sized("small"),
+    conda:
+        "../envs/data.yaml"
+    shell:
+        "python -m workflow_scripts.explore_dataset --dataset {input:q} --name {wildcards.dataset} "
+        "--table {output.table:q} --plot {output.plot:q} --log {log:q}"
+
+
 rule datasets:
     input:
         [path("dataset", dataset=d) for d in DATASETS],
+
+
+rule explore:
+    input:
+        [path(k, dataset=d) for d in DATASETS for k in ("target_counts", "target_plot")],

@@ -7,6 +7,7 @@ rule evaluate_model:
         meta=PATHS["model_meta"],
     output:
         metrics=PATHS["metrics"],
+        valid_metrics=PATHS["valid_metrics"],
         summary=PATHS["eval_summary"],
         summary_json=PATHS["eval_summary_json"],
         predictions=PATHS["predictions"],
@@ -16,6 +17,7 @@ rule evaluate_model:
         by_category=PATHS["eval_by_category"],
     params:
         rc="--rc-average" if config["evaluate"]["rc_average"] else "--no-rc-average",
+        every_base="--every-base" if config["evaluate"]["every_base"] else "--no-every-base",
         min_positives=config["evaluate"]["min_positives"],
         curves=" ".join(f"'{t}'" for t in config["evaluate"]["curve_targets"]),
         stride=lambda wc: model_settings(wc.model)["train"].get("eval_stride", 1),
@@ -31,9 +33,10 @@ rule evaluate_model:
         "../envs/train.yaml"
     shell:
         "OMP_NUM_THREADS={threads} python -m workflow_scripts.evaluate --dataset {input.dataset:q} "
-        "--weights {input.weights:q} --meta {input.meta:q} --name {wildcards.model} {params.rc} "
+        "--weights {input.weights:q} --meta {input.meta:q} --name {wildcards.model} {params.rc} {params.every_base} "
         "--min-positives {params.min_positives} --eval-stride {params.stride} --curve-targets {params.curves} "
-        "--metrics {output.metrics:q} --summary {output.summary:q} --summary-json {output.summary_json:q} "
+        "--metrics {output.metrics:q} --valid-metrics {output.valid_metrics:q} --summary {output.summary:q} "
+        "--summary-json {output.summary_json:q} "
         "--predictions {output.predictions:q} --curves {output.curves:q} --by-category {output.by_category:q} "
         "--log {log:q}"
 
@@ -42,6 +45,8 @@ rule compare_models:
     input:
         metrics=lambda wc: [path("metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
         logs=lambda wc: [path("train_log", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        valid_metrics=lambda wc: [path("valid_metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        target_counts=PATHS["target_counts"],
     output:
         table=PATHS["comparison"],
         summary=report(PATHS["comparison_summary"], category="{dataset}", subcategory="comparison",
@@ -66,12 +71,93 @@ rule compare_models:
         "../envs/train.yaml"
     shell:
         "python -m workflow_scripts.compare --dataset {wildcards.dataset} --models {params.models} "
-        "--metrics {input.metrics:q} --train-logs {input.logs:q} --published {params.published:q} "
+        "--metrics {input.metrics:q} --train-logs {input.logs:q} --valid-metrics {input.valid_metrics:q} --target-counts {input.target_counts:q} --published {params.published:q} "
         "--table {output.table:q} --summary {output.summary:q} --wins {output.wins:q} "
         "--scatter-roc {output.scatter_roc:q} --scatter-pr {output.scatter_pr:q} "
         "--by-category {output.by_category:q} --training-curves {output.curves:q} --log {log:q}"
 
 
+rule failure_analysis:
+    input:
+        dataset=PATHS["dataset"],
+        weights=lambda wc: [path("weights", dataset=wc.dataset, model=m) for m in AUTOENCODERS[wc.dataset]],
+        meta=lambda wc: [path("model_meta", dataset=wc.dataset, model=m) for m in AUTOENCODERS[wc.dataset]],
+    output:
+        reconstruction=PATHS["reconstruction"],
+        plot=report(PATHS["failure_plot"], category="{dataset}", subcategory="comparison",
+                    caption="captions/failure_analysis.rst", labels=compare_label("SuperQ's failure analysis")),
+    params:
+        autoencoders=lambda wc: " ".join(AUTOENCODERS[wc.dataset]),
+    log:
+        f"{LOGS}/failure_analysis/{{dataset}}.log",
+    resources:
+        gpu=lambda wc: min(1, max(model_settings(m)["gpus"] for m in AUTOENCODERS[wc.dataset])),
+        **sized("evaluate"),
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "python -m workflow_scripts.failure_analysis --dataset {input.dataset:q} --name {wildcards.dataset} "
+        "--autoencoders {params.autoencoders} --weights {input.weights:q} --meta {input.meta:q} "
+        "--reconstruction {output.reconstruction:q} --plot {output.plot:q} --log {log:q}"
+
+
+# DanQ's Table S1 for every data set with models (workflow_scripts/accuracy_table.py)
+rule accuracy_table:
+    input:
+        dataset=PATHS["dataset"],
+        weights=lambda wc: [path("weights", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        meta=lambda wc: [path("model_meta", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        metrics=lambda wc: [path("metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        valid_metrics=lambda wc: [path("valid_metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        published=lambda wc: config["accuracy_table"]["published"].get(wc.dataset, []),
+    output:
+        table=PATHS["accuracy_table"],
+    params:
+        models=lambda wc: " ".join(models_of(wc.dataset)),
+        rc="--rc-average" if config["evaluate"]["rc_average"] else "--no-rc-average",
+        published=lambda wc, input: f"--published {shlex.quote(input.published)}" if input.published else "",
+        settings=f"--train-bases {config['accuracy_table']['train_bases']} --seed {config['accuracy_table']['seed']}",
+    threads: config["threads"]["evaluate"]
+    log:
+        f"{LOGS}/accuracy_table/{{dataset}}.log",
+    benchmark:
+        f"{BENCHMARKS}/accuracy_table/{{dataset}}.tsv"
+    resources:
+        gpu=lambda wc: min(1, max(model_settings(m)["gpus"] for m in models_of(wc.dataset))),
+        **sized("evaluate"),
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "OMP_NUM_THREADS={threads} python -m workflow_scripts.accuracy_table --dataset {input.dataset:q} "
+        "--models {params.models} --weights {input.weights:q} --meta {input.meta:q} --metrics {input.metrics:q} "
+        "--valid-metrics {input.valid_metrics:q} {params.rc} {params.settings} {params.published} "
+        "--table {output.table:q} --log {log:q}"
+
+
+# DanQ's Figs. 2-3 for every data set with models (workflow_scripts/curve_overlay.py)
+rule curve_overlay:
+    input:
+        predictions=lambda wc: [path("predictions", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        metrics=lambda wc: [path("metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+    output:
+        plot=report(PATHS["curve_overlay"], category="{dataset}", subcategory="comparison",
+                    caption="captions/curve_overlay.rst", labels=compare_label("ROC and PR curves overlaid")),
+    params:
+        models=lambda wc: " ".join(models_of(wc.dataset)),
+        curves=" ".join(f"'{t}'" for t in config["evaluate"]["curve_targets"]),
+    log:
+        f"{LOGS}/curve_overlay/{{dataset}}.log",
+    resources:
+        **sized("small"),
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "python -m workflow_scripts.curve_overlay --name {wildcards.dataset} --models {params.models} "
+        "--predictions {input.predictions:q} --metrics {input.metrics:q} --curve-targets {params.curves} "
+        "--plot {output.plot:q} --log {log:q}"
+
+
 rule evaluate:
     input:
-        [path("comparison", dataset=d) for d in DATASETS if models_of(d)],
+        [path(k, dataset=d) for d in DATASETS if models_of(d) for k in ("comparison", "accuracy_table", "curve_overlay")],
+        [path(k, dataset=d) for d in DATASETS if AUTOENCODERS[d] for k in FAILURE_FILES],

@@ -136,8 +136,10 @@ rule mutagenesis:
         use_targets("ism_h5", USE["mutagenesis"]),
 
 
+# every use of the trained models, attribution and MoDISco (rules/attribution.smk) included
 rule use_models:
     input:
         rules.predict.input,
         rules.variant_effects.input,
         rules.mutagenesis.input,
+        rules.modisco.input,

@@ -1,9 +1,13 @@
 """Shared fixtures: repository paths and small, real data-set files built by the project's own code."""
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import h5py
@@ -73,3 +77,24 @@ def write_toy_dataset(path: Path, n: dict[str, int] | None = None, length: int =
 @pytest.fixture
 def toy_dataset(tmp_path) -> Path:
     return write_toy_dataset(tmp_path / "toy.h5")
+
+
+@functools.cache
+def kmer_vectors_file() -> Path:
+    """word2vec 3-mer vectors fitted by the real stage (workflow_scripts/word2vec.py, one epoch) on
+    a small toy data set: the fitted file of models whose input encoding is fitted (removed at exit)."""
+    from workflow_scripts.kmer_vectors import write_kmer_vectors
+    from workflow_scripts.word2vec import fit_vectors
+    folder = Path(tempfile.mkdtemp(prefix="seq2reg-word2vec-"))
+    atexit.register(shutil.rmtree, folder, True)
+    data = write_toy_dataset(folder / "toy.h5", {"train": 40, "valid": 4, "test": 4}, length=600)
+    write_kmer_vectors(folder / "word2vec.tsv", *fit_vectors(data, epochs=1))
+    return folder / "word2vec.tsv"
+
+
+def fitted_encoding_args(family: str) -> dict:
+    """What a family's constructor needs beyond config/models.yaml: its fitted encoding's file
+    (in the pipeline, the rule adds it: rules/common.smk, model_args)."""
+    from models import MODELS
+    from models.encodings import FITTED
+    return {"encoding_file": str(kmer_vectors_file())} if MODELS[family].input_encoding in FITTED else {}

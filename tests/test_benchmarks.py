@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import h5py
+import pytest
 import yaml
 
 from conftest import ROOT, write_toy_dataset
@@ -56,3 +57,16 @@ def test_bf16_parity_benchmark_runs_through_the_engine_on_cpu(tmp_path):
     assert [len(r["runs"][p]) for p in ("fp32", "bf16")] == [2, 2]
     assert r["passes"] and r["train_loss_max_rel_diff"] == 0 and r["final_auc_diff"] == 0
     assert (tmp_path / "out" / "parity.png").stat().st_size > 0
+
+
+def test_every_base_scoring_benchmark_runs_small(tmp_path):
+    """benchmarks/streaming_auc.py at a toy size: its extrapolation is the measured rate times the windows."""
+    done = subprocess.run([sys.executable, "benchmarks/streaming_auc.py", "--targets", "8", "--windows", "1",
+                           "--repeats", "1", "--model", "", "--out", str(tmp_path)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "streaming_auc.json").read_text())
+    assert report["update_s_per_window"] > 0 and report["update_peak_mb"] > report["counts_mb"] > 0
+    test = report["hg19_test_split"]
+    assert test["update_hours"] == pytest.approx(report["update_s_per_window"] * test["windows"] / 3600)
+    assert test["every_base_exact_gb"] == pytest.approx(200 * test["strided_200_exact_gb"])

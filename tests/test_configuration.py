@@ -18,7 +18,7 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from conftest import DATA, ROOT, snakemake
+from conftest import DATA, ROOT, fitted_encoding_args, snakemake
 from workflow_scripts import configuration
 from workflow_scripts.configuration import ConfigError
 from workflow_scripts.sample_sheets import read_sample_sheet
@@ -128,6 +128,11 @@ def test_a_users_config_stands_alone(tmp_path, user):
     (lambda c: c.update(use_models={"variants": {"gwas": "/no/such/gwas.vcf.gz"}}),
      r"use_models.variants.gwas: /no/such/gwas.vcf.gz does not exist"),
     (lambda c: c.update(use_models={"ref_mismatch": "ignore"}), r"use_models.ref_mismatch"),
+    (lambda c: c.update(use_models={"attribution": {"models": ["atac/danq"]}}),
+     r"use_models.attribution.models: atac/danq is not a model of a data set here"),
+    (lambda c: (c["datasets"]["atac"].update(models=["basset", "superq"]),
+                c.update(use_models={"attribution": {"models": ["atac/superq"]}})),
+     r"use_models.attribution.models: atac/superq: its targets come from a classifier that is not a torch layer"),
     (lambda c: c.pop("genome"), r"\(top level\): 'genome' is required"),
     (lambda c: c["datasets"]["atac"].pop("builder"), r"datasets.atac: 'builder' is required"),
 ])
@@ -171,7 +176,8 @@ def test_every_model_is_tiny_in_the_smoke_profile_and_the_demo_plans():
     for name in zoo["models"]:
         entry = configuration.model_settings(smoke, name)
         assert entry["train"]["max_epochs"] == 1, name
-        assert n_parameters(build_model(entry["family"], 3, 1000, **entry["args"])) < 100_000, name
+        model = build_model(entry["family"], 3, 1000, **entry["args"], **fitted_encoding_args(entry["family"]))
+        assert n_parameters(model) < 100_000, name
     plan = snakemake("-n", "--config", "profile=smoke").stdout
     assert "train_model" in plan
 
@@ -194,6 +200,7 @@ def test_two_instances_of_one_builder_plan_and_build_side_by_side(tmp_path):
     config["datasets"] = {
         "dhs600_bychrom": base,
         "dhs600_random": {**base, "split": {"mode": "random", "test_count": 300, "valid_count": 200, "seed": 3}}}
+    config["use_models"] = {k: v for k, v in config["use_models"].items() if k not in ("models", "attribution")}  # demo models
     args = ["datasets", "--cores", "2", "--configfile", write_config(tmp_path / "my.yaml", config)]
     plan = snakemake("-n", *args).stdout
     assert re.search(r"merge_peaks\s+2\b", plan) and re.search(r"dataset\s+2\b", plan)

@@ -18,7 +18,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import ROOT, write_toy_dataset
+from conftest import ROOT, fitted_encoding_args, write_toy_dataset
 from models import MODELS, build_model, n_parameters
 from models.base import SeqModel, measured_receptive_field
 from models.blocks import Geometry, trace
@@ -41,7 +41,8 @@ def default_length(family: str) -> int:
 def smoke_model(name: str, n_targets: int = N_TARGETS) -> tuple[SeqModel, dict]:
     entry = model_settings(SMOKE, name)
     torch.manual_seed(0)
-    return build_model(entry["family"], n_targets, default_length(entry["family"]), **entry["args"]), entry
+    family = entry["family"]
+    return build_model(family, n_targets, default_length(family), **entry["args"], **fitted_encoding_args(family)), entry
 
 
 def codes(model: SeqModel, batch: int = 2) -> torch.Tensor:
@@ -70,7 +71,8 @@ def test_paper_shape_has_the_cited_parameter_count(name):
     entry = ZOO["models"][name]
     assert entry.get("cite") and entry.get("parameters"), f"{name}: every model cites its paper and parameter count"
     count = entry["parameters"]
-    model = build_model(entry["family"], count["targets"], default_length(entry["family"]), **entry["args"])
+    model = build_model(entry["family"], count["targets"], default_length(entry["family"]), **entry["args"],
+                        **fitted_encoding_args(entry["family"]))
     assert n_parameters(model) == count["count"], count["source"]
     assert model.__doc__ or type(model).__module__ and inspect.getmodule(type(model)).__doc__
 
@@ -113,11 +115,12 @@ def test_every_parameter_learns_from_one_training_step(name):
 def test_smoke_training_saves_a_model_that_loads_and_predicts_the_same(name, tmp_path):
     entry = model_settings(SMOKE, name)
     family = entry["family"]
-    probe = build_model(family, N_TARGETS, default_length(family), **entry["args"])
+    args = {**entry["args"], **fitted_encoding_args(family)}
+    probe = build_model(family, N_TARGETS, default_length(family), **args)
     data = write_toy_dataset(tmp_path / "d.h5", {"train": 48, "valid": 16, "test": 8},
                              length=default_length(family), per_nucleotide=probe.per_nucleotide)
     outputs = TrainOutputs(tmp_path / "m" / "weights.pt", tmp_path / "m" / "model.json", tmp_path / "m" / "log.tsv")
-    trainer = Trainer(data, outputs, family, entry["args"], TrainConfig.from_dict(entry["train"]))
+    trainer = Trainer(data, outputs, family, args, TrainConfig.from_dict(entry["train"]))
     before = copy.deepcopy(trainer.model.state_dict())
     fit(trainer)
     after = trainer.model.state_dict()
@@ -235,7 +238,7 @@ def test_superq_fits_its_forest_on_the_encoders_codes_and_keeps_it_beside_the_we
     assert [r["valid_loss"] for r in trainer.state.history] == [r["valid_loss"] for r in stage_one.state.history]
     assert not outputs.checkpoint.exists()
 
-    forest_file = outputs.weights.parent / "forest.skops"
+    forest_file = outputs.weights.parent / "extra_state" / "forest.skops"
     assert zipfile.is_zipfile(forest_file) and skops.io.get_untrusted_types(file=forest_file) == TRUSTED
     loaded, _ = load_trained(outputs.weights, outputs.meta, "cpu", data)
     assert len(loaded.forest.estimators_) == entry["args"]["forest_trees"]

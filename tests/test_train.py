@@ -176,3 +176,63 @@ def test_a_model_of_another_data_set_build_is_refused(tmp_path):
         f.attrs["provenance"] = json.dumps({**prov, "params_hash": "changed"})
     with pytest.raises(InputError, match="trained on another build"):
         load_trained(*files, dataset=data)
+
+
+SMALL_SUPERQ = {"conv_filters": 8, "conv_width": 9, "pool_width": 4, "lstm_units": 4, "code_size": 8,
+                "forest_trees": 5, "forest_rows": 1000}
+
+
+def forest_probs(out, data):
+    """The forest's test probabilities of a trained SuperQ (through the one inference path)."""
+    from workflow_scripts.inference import load_trained, predict_split
+    from workflow_scripts.loaders import SplitReader
+    model, _ = load_trained(out / "weights.pt", out / "model.json", "cpu", data)
+    return predict_split(model, SplitReader(data, "test"), torch.device("cpu"), batch_size=64, rc_average=False).probs
+
+
+def test_two_stage_fit_resumes_after_sigterm_in_the_gradient_stage(tmp_path):
+    """SuperQ's autoencoder stopped by SIGTERM mid-training resumes; the rerun fits the same forest."""
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 2000, "valid": 100, "test": 100}, length=300)
+    cmd = lambda out: train_cmd(data, out, "superq", SMALL_SUPERQ, max_epochs=2, lr=0.001)  # noqa: E731
+    run(cmd(tmp_path / "whole"))
+    interrupt(cmd(tmp_path / "cut"), tmp_path / "cut")
+    assert not (tmp_path / "cut" / "extra_state" / "forest.skops").exists()
+    assert "resuming from" in run(cmd(tmp_path / "cut")).stderr
+    assert same(weights(tmp_path / "whole"), weights(tmp_path / "cut"))
+    assert (forest_probs(tmp_path / "whole", data) == forest_probs(tmp_path / "cut", data)).all()
+
+
+def test_two_stage_fit_redoes_the_second_stage_after_sigterm_in_it(tmp_path):
+    """A SIGTERM (a real one, to this process) while the second stage reads the training split
+    ends the job with exit 3 and no outputs; the rerun skips the finished gradient stage and
+    fits the same forest as an uninterrupted fit."""
+    from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs, fit
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 600, "valid": 100, "test": 100}, length=300)
+    cfg = TrainConfig.from_dict({"optimizer": "adam", "lr": 0.001, "batch_size": 16, "max_epochs": 1, "seed": 3})
+    outputs = lambda name: TrainOutputs(*(tmp_path / name / f for f in ("weights.pt", "model.json", "log.tsv")))  # noqa: E731
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        fit(Trainer(data, outputs("whole"), "superq", SMALL_SUPERQ, cfg))
+        cut = Trainer(data, outputs("cut"), "superq", SMALL_SUPERQ, cfg)
+        cut.train()
+        read = cut.training_batches
+        def signalled():                                   # SIGTERM once the second stage reads
+            for i, batch in enumerate(read()):
+                if i == 1:
+                    os.kill(os.getpid(), signal.SIGTERM)
+                yield batch
+        cut.training_batches = signalled
+        with pytest.raises(SystemExit) as stopped:
+            fit(cut)
+        assert stopped.value.code == 3
+        assert not any((tmp_path / "cut" / f).exists() for f in ("weights.pt", "extra_state/forest.skops", "model.json"))
+        assert (tmp_path / "cut" / "checkpoint.pt").exists()
+        again = Trainer(data, outputs("cut"), "superq", SMALL_SUPERQ, cfg)
+        fit(again)
+        losses = lambda t: [(r["train_loss"], r["valid_loss"]) for r in t.state.history]  # noqa: E731
+        assert losses(again) == losses(cut)                             # no epoch trained again
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)
+    assert same(weights(tmp_path / "whole"), weights(tmp_path / "cut"))
+    assert (forest_probs(tmp_path / "whole", data) == forest_probs(tmp_path / "cut", data)).all()

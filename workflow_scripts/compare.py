@@ -2,11 +2,19 @@
 
 Outputs (``results/eval/{dataset}/``):
 
-* ``comparison.tsv`` — one row per target: ``target``, ``category``, ``n_pos`` and
+* ``comparison.tsv`` — one row per target: ``target``, ``category``, ``train_frequency``, ``n_pos`` and
   ``{model}_roc_auc`` / ``{model}_pr_auc`` per model, published columns included (targets are
   matched by name, the k-th occurrence of a duplicated name with the k-th);
 * ``comparison_summary.tsv`` — per model: mean ROC / PR AUC overall and by category (as Gupta's
-  Table 7.4.1), mean +- sd over targets (DSSDA's Table 2), prevalence-weighted means;
+  Table 7.4.1), mean +- sd over targets (DSSDA's Table 2), and means weighted by each target's
+  frequency in the training split (``targets.tsv`` of explore_dataset; the capstone's Tables 2-3);
+  with validation metrics, the plain mean and sd of ROC AUC on the validation split
+  (``valid_mean_roc_auc``, ``valid_sd_roc_auc``: DSSDA reports there); from the training logs, the
+  epoch whose weights were kept (``best_epoch``: "epochs to converge") and the median training
+  throughput (``samples_per_s``); then the published summary rows (a published spec with
+  ``summary: true``: a TSV of ``model split n_targets`` and any of ``mean_roc_auc sd_roc_auc`` and
+  ``{category}_roc_auc``/``_pr_auc`` (Gupta's Tables C.2.1-2), split ``valid`` filling the
+  ``valid_`` columns); our validation means by category fill the same columns;
 * ``win_shares.tsv`` — for each ordered pair of models, the share of targets where A's AUC
   beats B's (DanQ: 94.1 % ROC and 97.6 % PR over DeepSEA);
 * plots: ``scatter_roc.png`` / ``scatter_pr.png`` (model against model, diagonal and win share),
@@ -56,16 +64,16 @@ def read_published(spec: dict) -> dict[str, pd.DataFrame]:
     return out
 
 
-def join_tables(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    base = None
+def join_tables(tables: dict[str, pd.DataFrame], counts: pd.DataFrame) -> pd.DataFrame:
+    """One row per target of the data set (``counts``: its targets.tsv), AUC columns per model."""
+    base = counts[["target", "category", "train_frequency"]].assign(key=occurrence_key(counts["target"]))
     for name, t in tables.items():
         t = t.assign(key=occurrence_key(t["target"]))
         cols = t[["key", "roc_auc", "pr_auc"]].rename(columns={"roc_auc": f"{name}_roc_auc",
                                                                "pr_auc": f"{name}_pr_auc"})
-        if base is None:
-            base = t[["key", "target", "category", "n_pos"]].merge(cols, on="key")
-        else:
-            base = base.merge(cols, on="key", how="left")
+        if "n_pos" not in base:
+            base = base.merge(t[["key", "n_pos"]], on="key", how="left")
+        base = base.merge(cols, on="key", how="left")
     return base.drop(columns="key")
 
 
@@ -81,19 +89,22 @@ def win_shares(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model_a", "model_b", "metric", "n_targets", "share_a_better"])
 
 
+def summary_columns(s: dict, prefix: str = "") -> dict:
+    """A summary (summaries.summarise) as the comparison's columns, each name after ``prefix``."""
+    row = {k: s[k] for k in ("mean_roc_auc", "sd_roc_auc", "mean_pr_auc", "weighted_roc_auc", "weighted_pr_auc")}
+    for cat in CATEGORIES:
+        c = s["by_category"].get(cat, {})
+        row[f"{cat}_roc_auc"], row[f"{cat}_pr_auc"] = c.get("mean_roc_auc", np.nan), c.get("mean_pr_auc", np.nan)
+    return {prefix + k: v for k, v in row.items()}
+
+
 def summary_table(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
     rows = []
     for m in models:
-        t = table[["target", "category", "n_pos"]].assign(roc_auc=table[f"{m}_roc_auc"], pr_auc=table[f"{m}_pr_auc"])
-        s = summarise(t, 0, 0)
-        row = {"model": m, "n_targets": s["n_scored"], "mean_roc_auc": s["mean_roc_auc"],
-               "sd_roc_auc": s["sd_roc_auc"], "mean_pr_auc": s["mean_pr_auc"],
-               "weighted_roc_auc": s["weighted_roc_auc"], "weighted_pr_auc": s["weighted_pr_auc"]}
-        for cat in CATEGORIES:
-            c = s["by_category"].get(cat, {})
-            row[f"{cat}_roc_auc"] = c.get("mean_roc_auc", np.nan)
-            row[f"{cat}_pr_auc"] = c.get("mean_pr_auc", np.nan)
-        rows.append(row)
+        t = table[["target", "category", "n_pos", "train_frequency"]].assign(roc_auc=table[f"{m}_roc_auc"],
+                                                                             pr_auc=table[f"{m}_pr_auc"])
+        s = summarise(t, 0, 0, weight="train_frequency")
+        rows.append({"model": m, "n_targets": s["n_scored"], **summary_columns(s)})
     return pd.DataFrame(rows)
 
 
@@ -166,18 +177,65 @@ class CompareOutputs:
     training_curves: Path
 
 
-def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path], out: CompareOutputs,
-            published: list[dict]) -> pd.DataFrame:
+CATEGORY_METRICS = [f"{c}_{m}" for c in CATEGORIES for m in ("roc_auc", "pr_auc")]
+SPLIT_METRICS = ["mean_roc_auc", "sd_roc_auc", "mean_pr_auc", "weighted_roc_auc", "weighted_pr_auc"] + CATEGORY_METRICS
+
+
+def read_published_summary(spec: dict) -> pd.DataFrame:
+    """Published summary rows (a paper's table of mean AUCs, overall or by category, no per-target
+    values): split ``valid`` rows give the ``valid_`` columns, others the test columns; a model's
+    validation and test rows become one row."""
+    path = Path(spec["file"])
+    if not path.is_file():
+        raise InputError(f"{path}: published summary table not found")
+    rows = pd.read_csv(path, sep="\t")
+    missing = {"model", "split", "n_targets"} - set(rows.columns)
+    if missing or not set(SPLIT_METRICS) & set(rows.columns):
+        raise InputError(f"{path}: needs the columns model, split, n_targets and one or more of "
+                         f"{', '.join(SPLIT_METRICS)}")
+    valid = rows["split"] == "valid"
+    for column in [c for c in SPLIT_METRICS if c in rows]:
+        rows[f"valid_{column}"] = rows[column].where(valid)
+        rows[column] = rows[column].where(~valid)
+    return rows.drop(columns=["split", "source"], errors="ignore").groupby("model", sort=False).first().reset_index()
+
+
+def validation_columns(valid_metrics: dict[str, Path]) -> pd.DataFrame:
+    """Per model: the plain means (overall, by category) and sd of AUCs over the targets scored on
+    the validation split (DSSDA's Table 2, Gupta's Tables 8.4.1 and C.2), weighted by validation
+    positives; columns ``valid_*``."""
+    rows = [{"model": name, **summary_columns(summarise(pd.read_csv(p, sep="\t"), 0, 0), "valid_")}
+            for name, p in valid_metrics.items()]
+    return pd.DataFrame(rows, columns=["model"] + [f"valid_{c}" for c in SPLIT_METRICS])
+
+
+def training_columns(train_logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per model: the epoch whose weights were kept (lowest validation loss) and the median
+    training throughput."""
+    return pd.DataFrame([{"model": name, "best_epoch": int(lg.loc[lg["valid_loss"].idxmin(), "epoch"]),
+                          "samples_per_s": lg["samples_per_s"].median()} for name, lg in train_logs.items()],
+                        columns=["model", "best_epoch", "samples_per_s"])
+
+
+def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path], target_counts: Path,
+            out: CompareOutputs, published: list[dict], valid_metrics: dict[str, Path] | None = None) -> pd.DataFrame:
     tables = {name: pd.read_csv(p, sep="\t") for name, p in metrics.items()}
     for spec in published:
-        for name, t in read_published(spec).items():
-            tables[name] = t.assign(category=None, n_pos=np.nan)
-    table = join_tables(tables)
+        if not spec.get("summary"):
+            for name, t in read_published(spec).items():
+                tables[name] = t.assign(category=None, n_pos=np.nan)
+    table = join_tables(tables, pd.read_csv(target_counts, sep="\t"))
     models = list(tables)
+    logs = {n: pd.read_csv(p, sep="\t") for n, p in train_logs.items()}
+    summary = summary_table(table, models)
+    for columns in (validation_columns(valid_metrics or {}), training_columns(logs)):
+        summary = summary.merge(columns, on="model", how="left")
+    summary = pd.concat([summary] + [read_published_summary(s) for s in published if s.get("summary")],
+                        ignore_index=True)
     with atomic_output(out.table) as tmp:
         table.to_csv(tmp, sep="\t", index=False, float_format="%.6f", na_rep="NaN")
     with atomic_output(out.summary) as tmp:
-        summary_table(table, models).to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NaN")
+        summary.to_csv(tmp, sep="\t", index=False, float_format="%.4f", na_rep="NaN")
     with atomic_output(out.wins) as tmp:
         win_shares(table, models).to_csv(tmp, sep="\t", index=False, float_format="%.4f")
     plot_scatter(table, models, "roc_auc", out.scatter_roc, dataset)
@@ -185,7 +243,7 @@ def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path],
     per_model = {m: table[["category"]].assign(roc_auc=table[f"{m}_roc_auc"], pr_auc=table[f"{m}_pr_auc"])
                  for m in models}
     plot_by_category(per_model, out.by_category, dataset)
-    plot_training_curves({n: pd.read_csv(p, sep="\t") for n, p in train_logs.items()}, out.training_curves, dataset)
+    plot_training_curves(logs, out.training_curves, dataset)
     log.info("%s: compared %s on %d targets", dataset, ", ".join(models), len(table))
     return table
 
@@ -195,7 +253,8 @@ def main(args) -> None:
     logs = dict(zip(args.models, map(Path, args.train_logs)))
     out = CompareOutputs(*(Path(getattr(args, f)) for f in ("table", "summary", "wins", "scatter_roc", "scatter_pr",
                                                              "by_category", "training_curves")))
-    compare(args.dataset, metrics, logs, out, args.published)
+    valid = dict(zip(args.models, map(Path, args.valid_metrics)))
+    compare(args.dataset, metrics, logs, Path(args.target_counts), out, args.published, valid)
 
 
 def build_parser():
@@ -204,6 +263,8 @@ def build_parser():
     p.add_argument("--models", nargs="+", required=True)
     p.add_argument("--metrics", nargs="+", required=True, help="metrics.tsv per model, same order")
     p.add_argument("--train-logs", nargs="+", required=True, help="train_log.tsv per model, same order")
+    p.add_argument("--valid-metrics", nargs="*", default=[], help="metrics_valid.tsv per model, same order")
+    p.add_argument("--target-counts", required=True, help="targets.tsv of the data set (explore_dataset)")
     for output in ("table", "summary", "wins", "scatter-roc", "scatter-pr", "by-category", "training-curves"):
         p.add_argument(f"--{output}", required=True, help=f"output: {output}")
     p.add_argument("--published", type=cli.json_arg, default=[], help="published AUC tables (JSON list)")

@@ -113,10 +113,19 @@ def model_settings(config: dict, name: str) -> dict:
     return merged
 
 
-def has_motif_layer(config: dict, name: str) -> bool:
-    """Whether a model's first-layer filters can become motifs (its family's ``motif_layer``)."""
+def family_declares(config: dict, name: str, attribute: str):
+    """What a model's family declares in the model contract (``motif_layer``,
+    ``reconstructs_input``, ``extra_state``: models/base.py)."""
     from models import MODELS
-    return MODELS[config["models"][name]["family"]].motif_layer
+    return getattr(MODELS[config["models"][name]["family"]], attribute)
+
+
+def encoding_fitted(config: dict, name: str) -> bool:
+    """Whether a model's input encoding is fitted on the data before it trains (its family's
+    ``input_encoding`` in ``models.encodings.FITTED``: word2vec k-mer vectors)."""
+    from models import MODELS
+    from models.encodings import FITTED
+    return MODELS[config["models"][name]["family"]].input_encoding in FITTED
 
 
 def constructor_settings(cls) -> set[str] | None:
@@ -247,8 +256,28 @@ def used_models(config: dict) -> list[tuple[str, str]]:
     return listed or [(d, m) for d, spec in config["datasets"].items() for m in spec["models"]]
 
 
+def can_attribute(config: dict, name: str) -> bool:
+    """Whether a model's targets come from torch layers (models.base.SeqModel.torch_classifier), as
+    attribution needs (workflow_scripts/attribution.py refuses the others)."""
+    from models import MODELS
+    return MODELS[config["models"][name]["family"]].torch_classifier
+
+
+def attributed_models(config: dict) -> list[tuple[str, str]]:
+    """The (data set, model) pairs that get attributions and MoDISco motifs: those listed in
+    ``use_models.attribution.models``, else every analysed model that can have them."""
+    listed = [tuple(m.split("/")) for m in config["use_models"]["attribution"]["models"]]
+    return listed or [(d, m) for d, m in used_models(config) if can_attribute(config, m)]
+
+
 def check_use_models(config: dict, demo_files: list[str]) -> list[str]:
     use, problems = config["use_models"], []
+    for d, m in (tuple(x.split("/")) for x in use["attribution"]["models"]):
+        if m not in config["datasets"].get(d, {}).get("models", []):
+            problems.append(f"use_models.attribution.models: {d}/{m} is not a model of a data set here")
+        elif not can_attribute(config, m):
+            problems.append(f"use_models.attribution.models: {d}/{m}: its targets come from a classifier that is "
+                            f"not a torch layer (a forest); attribution is not supported for it")
     for d, m in (tuple(x.split("/")) for x in use["models"]):
         if m not in config["datasets"].get(d, {}).get("models", []):
             problems.append(f"use_models.models: {d}/{m} is not a model of a data set here (datasets.<name>.models)")

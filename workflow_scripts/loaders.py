@@ -148,10 +148,11 @@ class BatchStream:
 
     def __init__(self, reader: SplitReader, batch_size: int, *, shuffle: bool, seed: int = 0,
                  buffer_chunks: int = 8, rank: int = 0, world: int = 1, label_fraction: float = 1.0,
-                 drop_last: bool = False, max_batches: int | None = None):
+                 drop_last: bool = False, max_batches: int | None = None, rows: np.ndarray | None = None):
         self.reader, self.batch_size, self.shuffle, self.seed = reader, batch_size, shuffle, seed
         self.buffer_chunks, self.rank, self.world, self.drop_last = buffer_chunks, rank, world, drop_last
         self.max_batches = max_batches
+        self.rows = rows            # only these rows, in this order (a sample), instead of the split
         self.labelled = labelled_mask(reader.n, label_fraction, seed)
         self.epoch, self.skip = 0, 0
 
@@ -159,6 +160,8 @@ class BatchStream:
         self.epoch, self.skip = epoch, skip_batches
 
     def plan(self) -> list[np.ndarray]:
+        if self.rows is not None:
+            return [self.rows[i:i + self.batch_size] for i in range(0, len(self.rows), self.batch_size)]
         plan = epoch_plan(self.reader.n, self.reader.chunk_rows, self.batch_size, shuffle=self.shuffle,
                           seed=self.seed, epoch=self.epoch, buffer_chunks=self.buffer_chunks,
                           drop_last=self.drop_last)

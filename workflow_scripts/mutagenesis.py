@@ -37,27 +37,12 @@ from tqdm import tqdm  # noqa: E402
 
 from workflow_scripts import cli  # noqa: E402
 from workflow_scripts.inference import default_device, load_trained_dir  # noqa: E402
-from workflow_scripts.inference.mutations import mutant_probs, substitutions  # noqa: E402
-from workflow_scripts.inference.predict import predict_batches  # noqa: E402
+from workflow_scripts.inference.mutations import saturation_mutagenesis  # noqa: E402
 from workflow_scripts.io_utils import atomic_output  # noqa: E402
 from workflow_scripts.sequence import ALPHABET  # noqa: E402
 from workflow_scripts import sequence_inputs  # noqa: E402
 
 log = logging.getLogger("seq2reg.mutagenesis")
-
-
-def saturation_mutagenesis(model, codes: np.ndarray, positions: np.ndarray, device, *, rc_average: bool,
-                           fast: bool = True, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(reference probabilities (T,), effects (len(positions), 4, T)) for one window."""
-    centre = (len(codes) - 1) // 2
-    ref = next(predict_batches(model, [codes[None]], device, rc_average=rc_average, position=centre))[0]
-    pos, base = substitutions(codes, positions)
-    probs = mutant_probs(model, codes, pos, base, device, rc_average=rc_average, fast=fast,
-                         batch_size=batch_size, position=centre)
-    effects = np.zeros((len(positions), 4, len(ref)), np.float32)
-    index = np.searchsorted(positions, pos)
-    effects[index, base] = probs - ref
-    return ref, effects
 
 
 def mutated_span(start: int, end: int, length: int, span: int) -> tuple[int, int]:

@@ -21,26 +21,40 @@ def curve_points(scores: np.ndarray, labels: np.ndarray):
     return fps / max(fps[-1], 1), tps / max(tps[-1], 1), tps / np.maximum(tps + fps, 1)
 
 
-def plot_curves(probs, labels, table: pd.DataFrame, wanted: list[str], title: str, path: Path) -> None:
-    """ROC and PR curves of the wanted targets present, else of the best and worst scored ones."""
+def chosen_targets(table: pd.DataFrame, wanted: list[str]) -> list[str]:
+    """The wanted targets present, else the best, median and worst scored ones."""
     chosen = [t for t in wanted if t in set(table["target"])]
     scored = table.dropna(subset=["roc_auc"]).sort_values("roc_auc")
     if not chosen and len(scored):
         chosen = list(dict.fromkeys([scored["target"].iloc[-1], scored["target"].iloc[len(scored) // 2],
                                      scored["target"].iloc[0]]))
-    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(10, 4.5))
-    index = {t: i for i, t in enumerate(table["target"])}
-    for t in chosen:
-        i = index[t]
-        fpr, tpr, precision = curve_points(probs[:, i], labels[:, i])
-        row = table.iloc[i]
-        roc_ax.plot(fpr, tpr, label=f"{t} ({row.roc_auc:.3f})")
-        pr_ax.plot(tpr, precision, label=f"{t} ({row.pr_auc:.3f})")
+    return chosen
+
+
+def draw_curves(roc_ax, pr_ax, scores: np.ndarray, labels: np.ndarray, label: str, roc_auc: float,
+                pr_auc: float) -> None:
+    fpr, tpr, precision = curve_points(scores, labels)
+    roc_ax.plot(fpr, tpr, label=f"{label} ({roc_auc:.3f})")
+    pr_ax.plot(tpr, precision, label=f"{label} ({pr_auc:.3f})")
+
+
+def finish_curve_axes(roc_ax, pr_ax, title: str) -> None:
     roc_ax.plot([0, 1], [0, 1], ":", color="grey")
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title=f"ROC — {title}")
     pr_ax.set(xlabel="recall", ylabel="precision", title=f"precision-recall — {title}")
     for ax in (roc_ax, pr_ax):
         ax.legend(fontsize=7, loc="best")
+
+
+def plot_curves(probs, labels, table: pd.DataFrame, wanted: list[str], title: str, path: Path) -> None:
+    """ROC and PR curves of the wanted targets present, else of the best and worst scored ones."""
+    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(10, 4.5))
+    index = {t: i for i, t in enumerate(table["target"])}
+    for t in chosen_targets(table, wanted):
+        i = index[t]
+        row = table.iloc[i]
+        draw_curves(roc_ax, pr_ax, probs[:, i], labels[:, i], t, row.roc_auc, row.pr_auc)
+    finish_curve_axes(roc_ax, pr_ax, title)
     fig.tight_layout()
     save_figure(fig, path)
 

@@ -6,7 +6,7 @@ section) under a navigation bar. Then one section per data set (win shares and p
 scatters when it has several models, AUC by category, training curves) and per model (its
 summary line, ROC/PR curves, readable logos of the filters that match JASPAR at E < 0.01 with
 their matches, the rest behind a link); for the demo, which planted motifs the filters recovered
-(``planted_motifs.tsv``); and last the inputs (data-set sizes, peak-file counts). Images are linked relative to the page, so the whole ``results``
+(``planted_motifs.tsv``, and which the MoDISco patterns recovered), the MoDISco patterns; and last the inputs (data-set sizes, peak-file counts). Images are linked relative to the page, so the whole ``results``
 directory can be copied and opened elsewhere.
 """
 from __future__ import annotations
@@ -81,7 +81,22 @@ def dataset_rows(paths: dict[str, Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def target_rows(paths: dict[str, Path]) -> pd.DataFrame:
+    """Per data set and category: targets, those never positive in training, median frequency."""
+    rows = []
+    for name, p in paths.items():
+        t = pd.read_csv(p, sep="\t")
+        for cat, g in t.groupby("category", sort=False):
+            rows.append({"data set": name, "category": cat, "targets": len(g),
+                         "never positive in training": int((g["train_positives"] == 0).sum()),
+                         "median training frequency": g["train_frequency"].median(),
+                         "min training frequency": g["train_frequency"].min()})
+    return pd.DataFrame(rows)
+
+
 CATEGORY_COLUMNS = [f"{c}_{m}" for c in ("DNase", "ATAC", "TF", "Histone") for m in ("roc_auc", "pr_auc")]
+VALIDATION_COLUMNS = ["valid_mean_roc_auc", "valid_sd_roc_auc", "best_epoch"]   # DSSDA's Table 2 and section 5.5
+VALIDATION_COLUMNS += [f"valid_{c}" for c in CATEGORY_COLUMNS]                    # Gupta's Tables 8.4.1 and C.2
 
 
 def anchor(*parts: str) -> str:
@@ -92,9 +107,9 @@ def summary_rows(summary: pd.DataFrame, dataset: str, trained: list[str]) -> str
     """A data set's mean AUCs, one row per model (trained ones linked), the best value of each
     column marked; all-empty category columns left out."""
     columns = ["model", "n_targets", "mean_roc_auc", "mean_pr_auc", "weighted_roc_auc", "weighted_pr_auc"]
-    columns += [c for c in CATEGORY_COLUMNS if c in summary and summary[c].notna().any()]
+    columns += [c for c in CATEGORY_COLUMNS + VALIDATION_COLUMNS if c in summary and summary[c].notna().any()]
     table = summary[columns].copy()
-    best = {c: table[c].max() for c in columns[2:]}
+    best = {c: table[c].max() if c.endswith("auc") and "_sd_" not in c else None for c in columns[2:]}
     head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
     rows = []
     for _, r in table.iterrows():
@@ -103,7 +118,7 @@ def summary_rows(summary: pd.DataFrame, dataset: str, trained: list[str]) -> str
                  else f"{html.escape(name)} <small>(published)</small>", f"{r['n_targets']:.0f}"]
         for c in columns[2:]:
             v = r[c]
-            text = "–" if pd.isna(v) else f"{v:.4f}"
+            text = "–" if pd.isna(v) else f"{v:.0f}" if c == "best_epoch" else f"{v:.4f}"
             cells.append(f"<b>{text} ★</b>" if len(table) > 1 and not pd.isna(v) and v == best[c] else text)
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
@@ -138,6 +153,59 @@ def model_section(page_dir: Path, dataset: str, model: str, files: dict[str, Pat
     return "".join(parts)
 
 
+def failure_section(page_dir: Path, files: dict[str, Path]) -> str:
+    """SuperQ's failure analysis (workflow_scripts/failure_analysis.py), where an autoencoder was trained."""
+    if not files:
+        return ""
+    return ("<h3>SuperQ's failure analysis</h3><p>The autoencoder's per-base reconstruction accuracy against "
+            "chance and the most frequent base (its accuracy beside the AUCs: the accuracy table above).</p>"
+            + table_html(pd.read_csv(files["reconstruction"], sep="\t")) + img(page_dir, files["failure_plot"], 600))
+
+
+ACCURACY_METRICS = ("loss", "accuracy", "f1", "mean_roc_auc", "mean_pr_auc")
+NOT_LIKE_FOR_LIKE = ("Not like-for-like with DanQ's published rows: our deepsea1000 is rebuilt from peaks, not "
+                     "DeepSEA's released bins (no all-negative rows), and stores no reverse complements, so an "
+                     "epoch is half of DanQ's; its LR is our kmer_lr.")
+
+
+def accuracy_layout(table: pd.DataFrame) -> pd.DataFrame:
+    """DanQ's Table S1 layout: one row per predictor, a column per (split, metric), empty ones left out."""
+    rows = []
+    for predictor, g in table.groupby("predictor", sort=False):
+        by_split = g.set_index("split")
+        rows.append({"predictor": predictor, **{f"{split} {m.replace('_', ' ')}": by_split[m].get(split)
+                                                for split in ("train", "valid", "test") for m in ACCURACY_METRICS}})
+    return pd.DataFrame(rows).dropna(axis=1, how="all")
+
+
+def accuracy_section(table_path: Path) -> str:
+    """DanQ's Table S1 (workflow_scripts/accuracy_table.py), with the published rows where configured."""
+    table = pd.read_csv(table_path, sep="\t")
+    ours = table[~table["predictor"].str.endswith("_published")]
+    train = ours[ours["split"] == "train"]["rows"]
+    caveat = f" {NOT_LIKE_FOR_LIKE}" if len(ours) < len(table) else ""
+    return ("<h3>Loss and accuracy per split (DanQ's Table S1)</h3><p>Mean binary cross-entropy, and accuracy "
+            "and F1 at 0.5 pooled over every (row, target) cell, for every model and the all-zeros predictor "
+            "(whose loss is undefined: log 0), beside the plain mean AUCs over scored targets (none on the "
+            f"training split, scored on a random sample of {int(train.iloc[0]) if len(train) else 0:,} rows). "
+            f"Per-nucleotide data sets: a row is a base.{caveat}</p>" + table_html(accuracy_layout(table)))
+
+
+def receptive_field_section(page_dir: Path, files: dict[str, Path]) -> str:
+    """Gupta's Figs. 8.5.1 / D.0.1 and the effective against the analytic fields (per-nucleotide data sets)."""
+    if not files:
+        return ""
+    table = pd.read_csv(files["receptive_fields_tsv"], sep="\t")
+    probe = table.iloc[0]
+    return (f"<h3>Receptive fields</h3><p>Window {html.escape(probe['window'])}, marker "
+            f"{html.escape(probe['marker'])} (drawn at random from the validation split, the same for every "
+            f"model). Effective field: the shortest span around an output base holding "
+            f"{100 * probe['effective_share']:.0f} % of the gradient norm, averaged over {probe['positions']} output "
+            f"bases; analytic: from the model's layers.</p>"
+            + table_html(table[["model", "analytic_field", "effective_field", "share_in_analytic"]], "{:.3f}")
+            + img(page_dir, files["receptive_fields_png"], 900))
+
+
 def dataset_section(page_dir: Path, dataset: str, files: dict, evalue: float) -> str:
     comp = {k: Path(v) for k, v in files["comparison"].items()}
     models = list(files["models"])
@@ -147,6 +215,14 @@ def dataset_section(page_dir: Path, dataset: str, files: dict, evalue: float) ->
                      + table_html(pd.read_csv(comp["win_shares"], sep="\t")))
     parts.append("".join(img(page_dir, comp[n], 560) for n in
                          ("scatter_roc", "scatter_pr", "compare_by_category", "training_curves")))
+    parts.append(accuracy_section(comp["accuracy_table"]) + "<p>ROC and PR curves of every model for the same "
+                 "targets (DanQ's Figs. 2-3):</p>" + img(page_dir, comp["curve_overlay"], 800))
+    parts.append(failure_section(page_dir, {k: Path(v) for k, v in files.get("failure_analysis", {}).items()}))
+    if files.get("encodings"):
+        parts.append("<h3>Input encodings</h3><p>The word2vec 3-mer vectors basset_w2v reads, fitted on the "
+                     "training split, mapped to 2-d by t-SNE (DSSDA's Fig. 6).</p>"
+                     + img(page_dir, Path(files["encodings"]["kmer_tsne"]), 560))
+    parts.append(receptive_field_section(page_dir, {k: Path(v) for k, v in files.get("receptive_fields", {}).items()}))
     for model, mf in files["models"].items():
         parts.append(model_section(page_dir, dataset, model, {k: Path(v) for k, v in mf.items()}, evalue))
     return "".join(parts)
@@ -170,9 +246,16 @@ def build_report(manifest: dict, out: Path, evalue: float, profile: str, planted
 
     parts.append("<h2 id='summary'>Summary</h2><p>Test-set AUCs per data set: <i>mean</i> is the plain mean "
                  "over targets with at least 10 positives, <i>weighted</i> weights each target by its "
-                 "positives; categories are plain means. ★ marks the best value of a column. Published rows "
+                 "frequency in the training split (the capstone's Tables 2-3); categories are plain means. ★ marks the best value of a column. Published rows "
                  "are the papers' own per-target AUCs averaged over the same targets: their test sets were "
-                 "built from the papers' released files, ours from peaks, so they are not like-for-like.</p>")
+                 "built from the papers' released files, ours from peaks, so they are not like-for-like. "
+                 "<i>valid mean/sd roc auc</i>: plain mean and standard deviation over targets on the validation "
+                 "split, where DSSDA's Table 2 reports (its published rows: no per-target values, mean as printed); "
+                 "<i>best epoch</i>: the epoch whose weights were kept. <i>valid TF roc auc</i> etc.: plain means by "
+                 "category on the validation split, as Gupta's Tables 8.4.1 and C.2 (his published rows: "
+                 "his tables' category means, best across his hyperparameter search). Per-nucleotide data "
+                 "sets are scored at every base (binned AUCs within a stated bound; each model's line says "
+                 "how far the strided AUCs are).</p>")
     for d, v in with_models.items():
         summary = pd.read_csv(v["comparison"]["comparison_summary"], sep="\t")
         parts.append(f"<h3>{html.escape(d)}</h3>" + summary_rows(summary, d, list(v["models"])))
@@ -183,14 +266,34 @@ def build_report(manifest: dict, out: Path, evalue: float, profile: str, planted
         tomtoms = {f"{d}/{m}": Path(mf["tomtom"]) for d, v in with_models.items() for m, mf in v["models"].items()
                    if "tomtom" in mf}
         recovery = planted_recovery(Path(truth), tomtoms, evalue)
+        patterns = {f"{key} MoDISco": Path(files["modisco_tomtom"]) for key, files in manifest["modisco"].items()}
+        by_patterns = planted_recovery(Path(truth), patterns, evalue)
+        recovery = recovery.assign(**{c: by_patterns[c] for c in patterns},
+                                   recovered_by_modisco=by_patterns["recovered"])
         with atomic_output(planted) as tmp:
             recovery.to_csv(tmp, sep="\t", index=False)
+        per_model = ", ".join(f"{key}: {int((recovery[key] != '').sum())}" for key in patterns)
         parts.append(f"<h2 id='planted'>Planted motifs recovered (demo)</h2><p>{int(recovery['recovered'].sum())} "
                      f"of {len(recovery)} planted JASPAR matrices are matched at E &lt; {evalue} by a filter "
-                     f"(filters named per model).</p>" + table_html(recovery))
+                     f"(filters named per model); by a MoDISco pattern: {int(recovery['recovered_by_modisco'].sum())}"
+                     f"{f' ({per_model})' if patterns else ''}.</p>" + table_html(recovery))
+    if manifest["modisco"]:
+        parts.append("<h2 id='modisco'>MoDISco patterns</h2><p>De-novo patterns from attributions of the top "
+                     "test sequences (README, 'Attribution and de-novo motifs'); their Tomtom matches: "
+                     + " · ".join(f"<a href='{html.escape(os.path.relpath(f['modisco_tomtom'], page_dir))}'>"
+                                  f"{html.escape(key)}</a>" for key, f in manifest["modisco"].items()) + "</p>"
+                     + "".join(img(page_dir, Path(f["modisco_logos"]), 600) for f in manifest["modisco"].values()))
 
     parts.append("<h2 id='inputs'>Inputs</h2><h3>Data sets</h3>" + table_html(
         dataset_rows({d: Path(v["file"]) for d, v in datasets.items()}), "{:.0f}"))
+    parts.append("<h3>Targets</h3><p>Positives per target and split, and how rare targets are (the "
+                 "capstone's data exploration); per-nucleotide data sets count active bases. "
+                 "Per-target TSVs: " + " · ".join(
+                     f"<a href='{html.escape(os.path.relpath(v['targets']['target_counts'], page_dir))}'>"
+                     f"{html.escape(d)}</a>" for d, v in datasets.items()) + "</p>"
+                 + table_html(target_rows({d: Path(v["targets"]["target_counts"]) for d, v in datasets.items()}),
+                              "{:.3g}")
+                 + "".join(img(page_dir, Path(v["targets"]["target_plot"]), 900) for v in datasets.values()))
     counts = [Path(p) for p in manifest["peak_counts"].values()]
     if counts:
         parts.append("<h3>Peak files</h3><p>Lines read, kept, and dropped or skipped by reason (README, "

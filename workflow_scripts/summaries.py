@@ -2,8 +2,8 @@
 
 ``metrics.tsv`` columns: ``target  category  n_pos  roc_auc  pr_auc``. Summaries say which mean
 they are: plain means over scored targets (overall and by category, Gupta's tables), the standard
-deviation over targets (DSSDA's Table 2), and means weighted by each target's number of test
-positives.
+deviation over targets (DSSDA's Table 2), and weighted means: evaluate weighs each target by its
+test positives, compare by its frequency in the training split (the capstone's Tables 2-3).
 """
 from __future__ import annotations
 
@@ -21,10 +21,11 @@ def metrics_table(probs: np.ndarray, labels: np.ndarray, targets: list[str], cat
                          "roc_auc": auc["roc_auc"], "pr_auc": auc["pr_auc"]})
 
 
-def summarise(table: pd.DataFrame, n_rows: int, min_positives: int) -> dict:
-    """The summaries the papers report, from a metrics table."""
+def summarise(table: pd.DataFrame, n_rows: int, min_positives: int, weight: str = "n_pos") -> dict:
+    """The summaries the papers report, from a metrics table; ``weight`` names the column the
+    weighted means weigh targets by."""
     scored = table.dropna(subset=["roc_auc"])
-    weights = scored["n_pos"] / max(1, scored["n_pos"].sum())
+    weights = scored[weight] / (scored[weight].sum() or 1)
     out = {"n_targets": int(len(table)), "n_scored": int(len(scored)),
            "n_skipped_few_positives": int(len(table) - len(scored)), "min_positives": min_positives,
            "n_rows": int(n_rows),

@@ -7,9 +7,11 @@ an in-memory buffer so that identical tensors give identical bytes (``torch.save
 names the archive's records after the file) and load with ``torch.load(weights_only=True)``.
 
 A model whose state is not all tensors (a two-stage model's fitted forest) declares the files
-that hold the rest in its ``extra_state`` (models/base.py); they lie beside ``weights.pt``, are
-written before it (so a ``weights.pt`` never stands without them) and are read back by
-:func:`load_trained`, so that such a model predicts through the same path as every other.
+that hold the rest in its ``extra_state`` (models/base.py); they lie in ``extra_state/`` beside
+``weights.pt`` (a directory every trained model has, empty for most, so that the training rule
+declares it as an output), are written before the weights (so a ``weights.pt`` never stands
+without them) and are read back by :func:`load_trained`, so that such a model predicts through
+the same path as every other.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from workflow_scripts.cli import InputError
 from workflow_scripts.dataset_layout import build_id
 from workflow_scripts.io_utils import atomic_output
 
+EXTRA_STATE_DIR = "extra_state"
+
 
 def save_torch(obj, path: str | Path) -> None:
     """``torch.save`` atomically, with bytes that depend only on ``obj``."""
@@ -33,10 +37,15 @@ def save_torch(obj, path: str | Path) -> None:
         tmp.write_bytes(buffer.getvalue())
 
 
+def extra_state_dir(weights: str | Path) -> Path:
+    return Path(weights).parent / EXTRA_STATE_DIR
+
+
 def write_trained(state_dict: dict, meta: dict, weights: str | Path, meta_path: str | Path, model=None) -> None:
     """``weights`` and ``model.json``; with ``model``, first the files of its ``extra_state``."""
+    extra_state_dir(weights).mkdir(parents=True, exist_ok=True)
     if model is not None and model.extra_state:
-        model.save_extra_state(Path(weights).parent)
+        model.save_extra_state(extra_state_dir(weights))
     save_torch(state_dict, weights)
     with atomic_output(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2, default=str))
@@ -60,7 +69,7 @@ def load_trained(weights: str | Path, meta_path: str | Path, device="cpu",
                          f"since); retrain it (snakemake --forcerun train_model ...)")
     model = build_model(meta["family"], len(meta["targets"]), meta["seq_length"], **meta["args"])
     model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
-    load_extra_state(model, Path(weights).parent)
+    load_extra_state(model, extra_state_dir(weights))
     model.precision = meta.get("train", {}).get("precision", "bf16")   # evaluated and used as trained
     return model.to(device).eval(), meta
 

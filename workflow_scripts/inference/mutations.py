@@ -219,3 +219,17 @@ def mutant_probs(model: SeqModel, codes: np.ndarray, positions: np.ndarray, base
                              rc_bases, device, batch_size)
             p = (p + rc) / 2
     return p
+
+
+def saturation_mutagenesis(model, codes: np.ndarray, positions: np.ndarray, device, *, rc_average: bool,
+                           fast: bool = True, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(reference probabilities (T,), effects (len(positions), 4, T)) for one window."""
+    centre = (len(codes) - 1) // 2
+    ref = next(predict_batches(model, [codes[None]], device, rc_average=rc_average, position=centre))[0]
+    pos, base = substitutions(codes, positions)
+    probs = mutant_probs(model, codes, pos, base, device, rc_average=rc_average, fast=fast,
+                         batch_size=batch_size, position=centre)
+    effects = np.zeros((len(positions), 4, len(ref)), np.float32)
+    index = np.searchsorted(positions, pos)
+    effects[index, base] = probs - ref
+    return ref, effects

@@ -8,6 +8,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from workflow_scripts.inference.device import set_precision
 from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader
@@ -66,26 +67,50 @@ def in_batches(codes: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
 @dataclass
 class SplitPredictions:
     """A split's probabilities and 0/1 labels in row order (per nucleotide: one row per scored
-    base, every ``eval_stride``-th of each window), and the mean binary cross-entropy."""
+    base, every ``eval_stride``-th of each window), and the mean binary cross-entropy. Per
+    nucleotide, ``every_base`` (a ``streaming_auc.BinnedAUC``) is given every base of every
+    batch, before the stride, on the device."""
     probs: np.ndarray
     labels: np.ndarray
     loss: float
 
 
 @torch.no_grad()
-def predict_split(model, reader: SplitReader, device, *, batch_size: int, rc_average: bool, workers: int = 0,
-                  eval_stride: int = 1, max_batches: int | None = None, autocast=None) -> SplitPredictions:
+def split_batches(model, reader: SplitReader, device, *, batch_size: int, rc_average: bool, workers: int = 0,
+                  max_batches: int | None = None, rows: np.ndarray | None = None, autocast=None,
+                  progress: str | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(probabilities, 0/1 targets) per batch of a split (or of its ``rows`` only), float32 on
+    ``device``: (B, T), or (B, T, L) per nucleotide."""
     model.eval()
-    stream = BatchStream(reader, batch_size, shuffle=False, max_batches=max_batches)
-    probs, labels, loss_sum, rows = [], [], 0.0, 0
-    for batch in make_loader(stream, workers, device.type == "cuda"):
+    stream = BatchStream(reader, batch_size, shuffle=False, max_batches=max_batches, rows=rows)
+    batches = make_loader(stream, workers, device.type == "cuda")
+    if progress:                                          # a bar named ``progress`` (evaluation)
+        batches = tqdm(batches, total=len(stream), desc=progress, unit="batch", mininterval=5)
+    for batch in batches:
         codes = batch["codes"].to(device, non_blocking=True)
         targets = batch_targets(batch, reader, device)
         with autocast or set_precision(device, model.precision):
             p = predict_codes(model, codes, rc_average=rc_average).float()
-        loss_sum += F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), targets).item() * len(codes)
-        rows += len(codes)
+        yield p, targets
+
+
+def binary_cross_entropy(p: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """The loss every evaluation reports: probabilities clamped away from 0 and 1 (log 0)."""
+    return F.binary_cross_entropy(p.clamp(1e-7, 1 - 1e-7), targets, reduction=reduction)
+
+
+@torch.no_grad()
+def predict_split(model, reader: SplitReader, device, *, batch_size: int, rc_average: bool, workers: int = 0,
+                  eval_stride: int = 1, max_batches: int | None = None, autocast=None,
+                  every_base=None, progress: str | None = None) -> SplitPredictions:
+    probs, labels, loss_sum, rows = [], [], 0.0, 0
+    for p, targets in split_batches(model, reader, device, batch_size=batch_size, rc_average=rc_average,
+                                    workers=workers, max_batches=max_batches, autocast=autocast, progress=progress):
+        loss_sum += binary_cross_entropy(p, targets).item() * len(p)
+        rows += len(p)
         if reader.per_nucleotide:
+            if every_base is not None:
+                every_base.update(p, targets)
             p = p[..., ::eval_stride].transpose(1, 2).reshape(-1, p.shape[1])
             targets = targets[..., ::eval_stride].transpose(1, 2).reshape(-1, targets.shape[1])
         probs.append(p.cpu().numpy().astype(np.float32))
