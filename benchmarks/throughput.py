@@ -35,11 +35,14 @@ sys.path.insert(0, str(ROOT))
 import yaml  # noqa: E402
 
 from models import MODELS, build_model  # noqa: E402
+from models.encodings import FITTED  # noqa: E402
 from workflow_scripts.configuration import model_settings  # noqa: E402
 from workflow_scripts.engine.config import COMPILE_MODES, compile_mode  # noqa: E402
 from workflow_scripts.dataset_layout import SPLITS, SplitWriter, write_header  # noqa: E402
 from workflow_scripts.inference import set_precision  # noqa: E402
+from workflow_scripts.kmer_vectors import write_kmer_vectors  # noqa: E402
 from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader  # noqa: E402
+from workflow_scripts.word2vec import fit_vectors  # noqa: E402
 
 EPOCH_SAMPLES = 4_400_000                     # DeepSEA's training set
 
@@ -115,13 +118,25 @@ def dataset_of(family: str) -> str:
 WARMUP_STEPS = 3                              # cuDNN's choices and compilation happen here
 
 
+def fitted_encoding_args(family: str, path: Path) -> dict:
+    """A fitted input encoding's file (word2vec 3-mer vectors), fitted by its own stage on the
+    benchmark's data set, once, as the pipeline's rule does before training."""
+    if MODELS[family].input_encoding not in FITTED:
+        return {}
+    vectors = path.with_suffix(".kmer_vectors.tsv")
+    if not vectors.exists():
+        write_kmer_vectors(vectors, *fit_vectors(path, epochs=1))
+    return {"encoding_file": str(vectors)}
+
+
 def train_rate(entry: dict, path: Path, steps: int, seconds: float, workers: int, device, compile_model: bool,
                batch: int | None = None, compile_mode: str | None = None) -> dict:
     """Training steps of one model fed by the real loader, at least ``steps`` and ``seconds`` after
     the warm-up: samples/s and time waiting for data."""
     reader = SplitReader(path, "train")
     torch.manual_seed(0)
-    model = build_model(entry["family"], len(reader.targets), reader.seq_length, **entry["args"]).to(device)
+    model = build_model(entry["family"], len(reader.targets), reader.seq_length, **entry["args"],
+                        **fitted_encoding_args(entry["family"], path)).to(device)
     model.prepare(BatchStream(reader, 64, shuffle=False, max_batches=4))
     batch = batch or entry["train"].get("batch_size", 100)
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-5)
