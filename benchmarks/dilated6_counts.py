@@ -19,7 +19,8 @@ Result (2026-11-23): with Dilated3's two pools (length 62, what "adds 3 convolut
 fully-connected layers" implies) one round layout hits, 10/20/30/40/88/124 — no pattern the text
 suggests; with one pool none; with three pools 1,651 arbitrary ones (not enumerated by default).
 Nearest of the named families at two pools: six equal convolutions of 117 (8,064,831, +21,072).
-So no layout consistent with the text is identified; Dilated6 is not built.
+So no layout consistent with the text is identified; ``dilated6`` (config/models.yaml) takes the
+nearest plausible one, six convolutions of 117, and says so.
 """
 from __future__ import annotations
 

@@ -14,7 +14,11 @@ The same family gives Gupta's variants (thesis Appendix E.1, Table 7.2.1; config
 ``conv3`` — his DeepSEA reimplementation with *same* padding and a 919-unit hidden layer
 (60,472,479 parameters; the padding and the hidden size follow from the count), and ``dilated3``
 — Conv3 with dilations 1, 3, 9 and 120, 240, 360 filters (22,284,639; the thesis gives the shape
-only in words, this layout is inferred from the count). Gupta names BN among his searched
+only in words, this layout is inferred from the count), and ``dilated6`` — six convolutions, the
+pools after the first two; no layout consistent with his text hits its 8,043,759
+(benchmarks/dilated6_counts.py), so it is the nearest plausible one, six of 117 filters dilated
+1, 3, 9 twice (8,064,831: 21,072 over; dilations growing past 9 would reach beyond
+the 62 positions left after the pools). Gupta names BN among his searched
 settings (Table 7.3.1) but the counts leave no room for affine BatchNorm, so there is none.
 
 ``embed_dim`` puts a learned embedding of the bases before the first convolution (the capstone's,
@@ -43,7 +47,10 @@ class DeepSEA(SeqModel):
                  embed_dim: int | None = None):
         super().__init__(n_targets, seq_length)
         self.embed = base_embedding(embed_dim) if embed_dim else nn.Identity()
-        self.trunk = conv_stack(embed_dim or 4, conv_filters, [conv_width] * 3, pools=[pool_width, pool_width, 1],
+        n = len(conv_filters)
+        if not len(dropout) == len(dilations) == n:
+            raise ValueError(f"{n} convolutions need {n} dropouts and dilations (got {len(dropout)}, {len(dilations)})")
+        self.trunk = conv_stack(embed_dim or 4, conv_filters, [conv_width] * n, pools=[pool_width] * 2 + [1] * (n - 2),
                                 dropouts=dropout, dilations=list(dilations), padding=padding)
         flat = conv_filters[-1] * output_length(self.trunk, seq_length)
         self.head = DenseHead(flat, [hidden], n_targets)
