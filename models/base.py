@@ -71,6 +71,7 @@ class SeqModel(nn.Module):
     torch_classifier = True
     extra_state: tuple[str, ...] = ()
     reconstructs_input = False
+    positive_weight = 1.0        # set by the engine (train.positive_weight), read by training_step
     motif_layer = True
     precision = "bf16"
 
@@ -120,7 +121,7 @@ class SeqModel(nn.Module):
 
     def training_step(self, x: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
         """The loss of one training batch: binary cross-entropy on the rows with labels."""
-        return labelled_bce(self(x), targets, labelled)
+        return labelled_bce(self(x), targets, labelled, self.positive_weight)
 
     def prepare(self, batches) -> None:
         """Runs once on a stream of training batches before training (input statistics)."""
@@ -172,10 +173,14 @@ class SeqModel(nn.Module):
         return self.geometry.field
 
 
-def labelled_bce(logits: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy of logits averaged over the rows with labels (0 when none has).
-    Weighted, not indexed: selecting rows would wait for the GPU every step."""
-    per_row = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none").flatten(1).mean(1)
+def labelled_bce(logits: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor,
+                 positive_weight: float = 1.0) -> torch.Tensor:
+    """Binary cross-entropy of logits averaged over the rows with labels (0 when none has), a
+    positive label counting ``positive_weight`` times. Weighted, not indexed: selecting rows
+    would wait for the GPU every step."""
+    pos_weight = None if positive_weight == 1.0 else torch.tensor(positive_weight, device=logits.device)
+    per_row = F.binary_cross_entropy_with_logits(logits.float(), targets, reduction="none",
+                                                 pos_weight=pos_weight).flatten(1).mean(1)
     weight = labelled.to(per_row.dtype)
     return (per_row * weight).sum() / weight.sum().clamp(min=1)
 

@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "elu": nn.ELU, "none": nn.Identity}
 GLOBAL_LAYERS = (nn.LSTM, nn.GRU, nn.RNN, nn.MultiheadAttention, nn.TransformerEncoderLayer, nn.Flatten,
@@ -83,8 +84,7 @@ def _pair(value) -> int:
 def left_padding(layer) -> int:
     p = layer.padding
     if p == "same":
-        span = _pair(getattr(layer, "dilation", 1)) * (_pair(layer.kernel_size) - 1)
-        return span // 2
+        return _pair(getattr(layer, "dilation", 1)) * ((_pair(layer.kernel_size) - 1) // 2)
     if p == "valid":
         return 0
     return _pair(p)
@@ -124,10 +124,26 @@ def trace_parallel(branches, g: Geometry) -> Geometry:
 
 
 # ---------------------------------------------------------------- blocks
+class SameConv1d(nn.Conv1d):
+    """A "same"-padded convolution that pads in whole dilation steps: (width - 1) // 2 of them on
+    the left, the rest on the right. PyTorch's and Keras' "same" pad half the span, which for an
+    even width and a dilation d > 1 is not a multiple of d: no tap then falls on the output's own
+    position (width 10, dilation 3: taps at -13, -10, ..., +14), and a stack of such layers never
+    sees the base it predicts. Odd widths and dilation 1 pad as PyTorch does."""
+
+    def _conv_forward(self, x, weight, bias):
+        left = left_padding(self)
+        right = self.dilation[0] * (self.kernel_size[0] - 1) - left
+        if left == right:
+            return F.conv1d(x, weight, bias, self.stride, left, self.dilation, self.groups)
+        return F.conv1d(F.pad(x, (left, right)), weight, bias, self.stride, 0, self.dilation, self.groups)
+
+
 class ConvBlock(nn.Sequential):
     """Convolution -> [normalisation] -> activation -> [max-pool] -> [dropout].
 
-    ``padding`` "valid" (none), "same" (output as long as the input at stride 1) or a number.
+    ``padding`` "valid" (none), "same" (output as long as the input at stride 1; :class:`SameConv1d`)
+    or a number.
     ``pool_stride`` defaults to the pool width (non-overlapping). ``transposed``: the convolution
     is a deconvolution (``nn.ConvTranspose1d``), which upsamples by its stride. :meth:`activations`
     stops after the activation: what motif extraction reads (before pooling).
@@ -137,8 +153,7 @@ class ConvBlock(nn.Sequential):
                  padding: str | int = "valid", norm: str | None = None, activation: str = "relu",
                  pool: int = 1, pool_stride: int | None = None, pool_dilation: int = 1,
                  pool_padding: int = 0, dropout: float = 0.0, bias: bool = True, transposed: bool = False):
-        # "same" as Keras/PyTorch: an even span pads one more base on the right
-        convolution = nn.ConvTranspose1d if transposed else nn.Conv1d
+        convolution = nn.ConvTranspose1d if transposed else SameConv1d if padding == "same" else nn.Conv1d
         layers = {"conv": convolution(inputs, filters, width, stride=stride, dilation=dilation,
                                       padding=0 if padding == "valid" else padding, bias=bias)}
         if norm == "batch":

@@ -35,6 +35,13 @@ Choices the thesis leaves open (benchmarks/nuc25k_counts.py searches the counts 
   stride-1 pools' places and width, which the thesis does not give, are his code's.
 - Dropout 0.1 (Table 8.3.1: 0.1 or 0.01); PyTorch's default initialisation (his: truncated normal
   0.1, biases 0.1).
+
+A property of his layout, kept as the default because it is his: the dilations 3, 9, 27, 81 are
+all multiples of 3 at 1/10 resolution, and the strided convolution's windows do not overlap, so a
+base in 10 bp chunk j depends only on chunks j + 3k. Neighbouring chunks never meet: a motif that
+crosses a chunk boundary is seen as two halves that no later layer joins. The demo profile
+(config/models.yaml) uses stride 1 and dilations 1, 3, 9, 27, which have no such gap (README,
+"Evaluation": the demo's 25 kb task).
 """
 from __future__ import annotations
 

@@ -155,7 +155,7 @@ class DSSDA(AlexNet):
     def training_step(self, x: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
         clean = self.encode_path(x, 0.0, clean=True)
         corrupted = self.encode_path(x, self.noise, clean=False)
-        supervised = labelled_bce(corrupted.z[-1], targets, labelled)
+        supervised = labelled_bce(corrupted.z[-1], targets, labelled, self.positive_weight)
         return supervised + self.unsupervised_cost(clean, corrupted)
 
     def encode_path(self, x: torch.Tensor, noise: float, clean: bool) -> Pass:

@@ -84,4 +84,4 @@ class IdCnn(NucleotideModel):
 
     def training_step(self, x: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
         """Strubell et al.'s loss, as Gupta's train.py: the mean over blocks of each one's loss."""
-        return torch.stack([labelled_bce(logits, targets, labelled) for logits in self.block_logits(x)]).mean()
+        return torch.stack([labelled_bce(logits, targets, labelled, self.positive_weight) for logits in self.block_logits(x)]).mean()

@@ -1,5 +1,5 @@
-"""The benchmarks run and their figures are sane: data sets at scale 0.1 (310 Mbp genome, 958 peak
-files) and the training-throughput benchmark in its reduced CPU form.
+"""The benchmarks run and their figures are sane: data sets at scale 0.05 (a 155 Mbp genome, every
+peak file at 1/20 of its size) and the training-throughput benchmark in its reduced CPU form.
 Timings are reported, not asserted (see benchmarks/)."""
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import yaml
 from conftest import ROOT, write_toy_dataset
 
 
-def test_dataset_benchmark_at_scale_0_1(tmp_path):
-    done = subprocess.run([sys.executable, "benchmarks/build_datasets.py", "--scale", "0.1", "--out", str(tmp_path),
+def test_dataset_benchmark_at_a_twentieth_of_hg19(tmp_path):
+    scale = 0.05
+    done = subprocess.run([sys.executable, "benchmarks/build_datasets.py", "--scale", str(scale), "--out", str(tmp_path),
                            "--workers", "2"], cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
     print(done.stdout)
@@ -26,10 +27,10 @@ def test_dataset_benchmark_at_scale_0_1(tmp_path):
         assert len(f.attrs["targets"]) == 919 and f["test"]["seq"].shape[1] == 1000
         assert f["train"]["start"].shape[0] > 5 * f["test"]["start"].shape[0] > 0     # chr8 + chr9 test
     with h5py.File(tmp_path / "dhs600.h5") as f:
-        assert len(f.attrs["targets"]) == 164 and f["test"]["start"].shape[0] == int(71886 * 0.1)
+        assert len(f.attrs["targets"]) == 164 and f["test"]["start"].shape[0] == int(71886 * scale)
     with h5py.File(tmp_path / "nuc25k.h5") as f:
         kept = sum(f[s]["start"].shape[0] for s in ("train", "valid", "test"))
-        assert 0.7 * 3.1e8 / 25_000 < kept < 3.1e8 / 25_000
+        assert 0.7 * 3.1e9 * scale / 25_000 < kept < 3.1e9 * scale / 25_000
 
 
 def test_training_throughput_benchmark_covers_every_model_on_cpu(tmp_path):

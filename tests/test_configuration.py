@@ -113,6 +113,8 @@ def test_a_users_config_stands_alone(tmp_path, user):
     (lambda c: c.update(models={"basset": {"family": "basset", "train": {"precision": "fp16"}}}),
      r"models.basset.train: precision 'fp16': one of bf16, tf32, fp32"),
     (lambda c: c.update(profiles={"demo": {"train": {"precision": "half"}}}), r"profiles.demo.train: precision 'half'"),
+    (lambda c: c.update(models={"basset": {"family": "basset", "train": {"monitor": "roc_auc"}}}),
+     r"models.basset.train: monitor 'roc_auc': one of valid_loss, valid_roc_auc, valid_pr_auc"),
     (lambda c: c.update(models={"basset": {"family": "basset", "train": {"compile": "fast"}}}),
      r"models.basset.train: compile 'fast': true, false or one of default, reduce-overhead"),
     (lambda c: c["datasets"]["atac"].update(overlap=600), r"datasets.atac: overlap 600 must be below size 600"),

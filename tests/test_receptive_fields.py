@@ -46,6 +46,22 @@ def test_gradient_stays_inside_the_analytic_field_and_the_effective_field_is_nar
         assert field == LENGTH and result.effective < field / 2
 
 
+def test_guptas_dilated_layout_never_joins_neighbouring_chunks_and_the_demo_layout_does():
+    """models/dilated.py: with stride 10 and dilations 3/9/27/81 a base in 10 bp chunk j sees only
+    chunks j + 3k; the demo profile's stride-1 layout sees every base of its field."""
+    length, position = 2000, 1005                                   # chunk 100
+    codes = np.random.default_rng(0).integers(0, 4, length).astype(np.uint8)
+    outputs = torch.zeros(1, length)
+    outputs[0, position] = 1
+    paper, _ = smoke("dilated", length)
+    chunks = np.flatnonzero(gradient_norms(paper, codes, 1, outputs)[0] > 0) // 10
+    offsets = set(np.unique(chunks) - position // 10)
+    assert {0, 3, -3} <= offsets and all(k % 3 == 0 for k in offsets)
+    demo = build_model("dilated", 3, length, **model_settings({**SMOKE, "profile": "demo"}, "dilated")["args"])
+    reached = np.flatnonzero(gradient_norms(demo, codes, 1, outputs)[0] > 0)
+    assert len(reached) == demo.receptive_field == 329 and position in reached
+
+
 def test_shortest_span():
     assert shortest_span(np.array([0, 0, 1, 8, 1, 0, 0.0]), 0.95) == 3
     assert shortest_span(np.array([0, 10, 0, 0, 0, 0, 0.0]), 0.95) == 1

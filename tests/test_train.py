@@ -86,6 +86,24 @@ def test_early_stopping_keeps_the_best_weights(tmp_path):
     assert not (tmp_path / "m" / "checkpoint.pt").exists() and not (tmp_path / "m" / "best.pt").exists()
 
 
+MONITOR_EPOCHS, MONITOR_LR = 4, 0.03   # on the toy, epoch 3 has the lowest loss, epoch 4 the best AUC (CPU)
+
+
+def test_monitor_keeps_the_weights_of_the_best_validation_auc(tmp_path):
+    """monitor: valid_roc_auc keeps the epoch of the highest validation ROC AUC, not of the lowest loss."""
+    data = write_toy_dataset(tmp_path / "d.h5")
+    run(train_cmd(data, tmp_path / "auc", max_epochs=MONITOR_EPOCHS, lr=MONITOR_LR, monitor="valid_roc_auc"))
+    log = pd.read_csv(tmp_path / "auc" / "train_log.tsv", sep="\t")
+    by_auc = int(log.loc[log["valid_roc_auc"].idxmax(), "epoch"])
+    assert by_auc != int(log.loc[log["valid_loss"].idxmin(), "epoch"]), log      # the two choices differ here
+    run(train_cmd(data, tmp_path / "upto", max_epochs=by_auc, lr=MONITOR_LR, monitor="valid_roc_auc"))
+    assert same(weights(tmp_path / "auc"), weights(tmp_path / "upto"))          # the weights of that epoch
+    superq = subprocess.run(train_cmd(data, tmp_path / "sq", "superq", SMALL_SUPERQ, monitor="valid_roc_auc"),
+                            cwd=ROOT, capture_output=True, text=True)
+    assert superq.returncode != 0 and "monitor must be valid_loss, not valid_roc_auc" in superq.stderr
+    assert "Traceback" not in superq.stderr
+
+
 def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
     data = write_toy_dataset(tmp_path / "d.h5", n={"train": 4000, "valid": 200, "test": 200})
     cmd = lambda out: train_cmd(data, out, max_epochs=3, workers=1, rc_augment=True)  # noqa: E731
@@ -236,3 +254,24 @@ def test_two_stage_fit_redoes_the_second_stage_after_sigterm_in_it(tmp_path):
         signal.signal(signal.SIGUSR1, signal.SIG_DFL)
     assert same(weights(tmp_path / "whole"), weights(tmp_path / "cut"))
     assert (forest_probs(tmp_path / "whole", data) == forest_probs(tmp_path / "cut", data)).all()
+
+
+@pytest.mark.parametrize("family", ["basset", "id_cnn"])
+def test_positive_weight_counts_each_positive_label_that_many_times(family):
+    from models import build_model
+    from workflow_scripts.engine.config import TrainConfig
+    from workflow_scripts.engine.hooks import make_hooks
+    torch.manual_seed(0)
+    model = build_model(family, 3, 600 if family == "basset" else 400,
+                        **(SMALL_BASSET if family == "basset" else {"f1": 4, "f2": 4, "f3": 4, "hidden": 4})).eval()
+    x = model.encode(torch.randint(0, 4, (2, model.seq_length), dtype=torch.uint8))
+    targets = (torch.rand(model(x).shape) < 0.2).float()
+    labelled = torch.ones(2, dtype=torch.bool)
+    plain = model.training_step(x, targets, labelled)
+    for h in make_hooks(TrainConfig(positive_weight=4.0), model):
+        h.setup(None)
+    weighted = model.training_step(x, targets, labelled)
+    if family == "basset":
+        expected = torch.nn.functional.binary_cross_entropy_with_logits(model(x), targets, pos_weight=torch.tensor(4.0))
+        assert torch.allclose(weighted, expected)
+    assert weighted > plain * 1.2

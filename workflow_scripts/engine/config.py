@@ -20,6 +20,8 @@ class TrainConfig:
     grad_accumulation: int = 1        # optimiser step every this many batches
     max_epochs: int = 60
     patience: int = 5
+    monitor: str = "valid_loss"       # best weights and early stopping: lowest valid_loss, or the
+                                      # highest valid_roc_auc / valid_pr_auc (MONITORS)
     min_delta: float = 0.0
     batches_per_epoch: int | None = None
     max_kernel_norm: float | None = None   # DeepSEA: every convolution kernel's norm <= this
@@ -27,6 +29,7 @@ class TrainConfig:
     prior_output_bias: bool = False   # output biases start at logit(training prevalence)
     rc_augment: bool = True
     label_fraction: float = 1.0       # semi-supervised runs: share of training rows with labels
+    positive_weight: float = 1.0      # a positive label counts this many times in the loss
     seed: int = 1
     workers: int = 2
     buffer_chunks: int = 8
@@ -59,10 +62,14 @@ class TrainConfig:
         bad = [] if precision in PRECISIONS else [f"precision {precision!r}: one of {', '.join(PRECISIONS)}"]
         if not isinstance(compile_value, bool) and compile_value not in COMPILE_MODES:
             bad.append(f"compile {compile_value!r}: true, false or one of {', '.join(COMPILE_MODES)}")
+        monitor = values.get("monitor", "valid_loss")
+        if monitor not in MONITORS:
+            bad.append(f"monitor {monitor!r}: one of {', '.join(MONITORS)}")
         return bad
 
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")    # torch.compile's modes
+MONITORS = ("valid_loss", "valid_roc_auc", "valid_pr_auc")        # train_log.tsv's validation columns
 
 
 def compile_mode(value: bool | str) -> str | None:

@@ -8,7 +8,8 @@ the hooks' factors. The loop:
 * bf16 autocast and TF32 on CUDA, optional ``torch.compile``; CPU when there is no GPU;
 * DistributedDataParallel when launched by ``torchrun`` with several processes (NCCL on GPUs,
   gloo on CPU); each rank takes its share of every global batch; only rank 0 writes files;
-* early stopping on validation loss with patience; the best weights are kept;
+* early stopping with patience on the validation loss (or ROC / PR AUC: ``monitor``); the best
+  weights are kept;
 * ``train_log.tsv`` written as training goes (:data:`LOG_COLUMNS`);
 * a checkpoint every epoch and on SIGTERM / SIGUSR1 (SLURM's signals before walltime and on
   preemption): model, optimiser, schedule, :class:`TrainState`, RNG states and what the run is
@@ -64,8 +65,8 @@ class TrainState:
     epoch: int = 0                  # epochs completed
     step_in_epoch: int = 0          # batches done in the current epoch
     global_step: int = 0            # batches done in all
-    best_loss: float = math.inf
-    bad_epochs: int = 0             # epochs since the validation loss last improved
+    best_score: float = math.inf    # the monitored validation score, lower is better (AUCs negated)
+    bad_epochs: int = 0             # epochs since it last improved
     history: list[dict] = field(default_factory=list)
     epoch_loss_sum: float = 0.0
     epoch_samples: int = 0
@@ -219,6 +220,9 @@ class Trainer:
                                  f"{'trained' if reader.split == 'train' else 'validated'} (check the data set's split settings)")
         r = self.train_reader
         self.model = build_model(family, len(r.targets), r.seq_length, **model_args).to(self.rt.device)
+        if cfg.monitor != "valid_loss" and not self.model.torch_classifier:
+            raise InputError(f"{family}: validation scores only its network's loss (its classifier is fitted "
+                             f"after training), so monitor must be valid_loss, not {cfg.monitor}")
         self.meta = {"family": family, "args": model_args, "targets": r.targets, "categories": r.categories,
                      "seq_length": r.seq_length, "train": asdict(cfg), "dataset": build_id(dataset)}
         self.model.prepare(BatchStream(r, 256, shuffle=False, max_batches=100))
@@ -376,8 +380,9 @@ class Trainer:
                "seconds": st.epoch_seconds, "samples_per_s": st.epoch_samples / max(st.epoch_seconds, 1e-9),
                "lr": self.optimizer.param_groups[0]["lr"]}
         st.history.append(row)
-        if loss < st.best_loss - cfg.min_delta:
-            st.best_loss, st.bad_epochs = loss, 0
+        score = loss if cfg.monitor == "valid_loss" else -rt.broadcast([row[cfg.monitor]])[0]
+        if score < st.best_score - cfg.min_delta:       # NaN never improves
+            st.best_score, st.bad_epochs = score, 0
             if rt.main:
                 save_torch(self.model.state_dict(), self.outputs.best)
         else:
@@ -385,7 +390,7 @@ class Trainer:
         st.epoch += 1
         st.step_in_epoch, st.epoch_loss_sum, st.epoch_samples, st.epoch_seconds = 0, 0.0, 0, 0.0
         if st.bad_epochs >= cfg.patience:
-            log.info("early stop: validation loss has not improved for %d epochs", cfg.patience)
+            log.info("early stop: %s has not improved for %d epochs", cfg.monitor, cfg.patience)
         st.finished = st.bad_epochs >= cfg.patience or st.epoch >= cfg.max_epochs
         if rt.main:
             log.info("epoch %d: %s", row["epoch"], {k: round(v, 5) if isinstance(v, float) else v
@@ -415,8 +420,9 @@ class Trainer:
     def use_best(self) -> dict:
         """Load the best weights into the model (eval mode); returns them, on the CPU."""
         if not self.outputs.best.exists():
-            raise InputError(f"{self.outputs.weights}: the validation loss was never finite (training "
-                             f"diverged); lower the learning rate or check the data set")
+            raise InputError(f"{self.outputs.weights}: the validation score ({self.cfg.monitor}) was never "
+                             f"finite (training diverged, or no validation target has positives); lower the "
+                             f"learning rate or check the data set")
         best = torch.load(self.outputs.best, map_location="cpu", weights_only=True)
         self.model.load_state_dict(best)
         self.model.eval()
