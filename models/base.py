@@ -89,9 +89,11 @@ class SeqModel(nn.Module):
 
     # ------------------------------------------------------------ inputs and outputs
     def encode(self, codes: torch.Tensor) -> torch.Tensor:
-        """(B, L) uint8 codes (A C G T N = 0..4) -> this model's input, on the codes' device."""
+        """(B, L) uint8 codes (A C G T N = 0..4) -> this model's input, on the codes' device, a float
+        encoding in the model's own float type (a model turned ``.double()`` computes in float64)."""
         fitted = {"table": self.encoding_table} if self.input_encoding in FITTED else {}
-        return encode(self.input_encoding, codes, **self.encoding_args, **fitted)
+        x = encode(self.input_encoding, codes, **self.encoding_args, **fitted)
+        return x.to(next(self.parameters()).dtype) if x.is_floating_point() else x
 
     @property
     def input_window(self) -> int:

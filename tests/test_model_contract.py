@@ -145,7 +145,8 @@ def test_smoke_training_saves_a_model_that_loads_and_predicts_the_same(name, tmp
 def test_mutants_by_the_fast_way_equal_whole_model_predictions(name):
     """Saturation mutagenesis and variant scoring read every model through the inference path;
     where a model allows the fast way (recomputing only what a mutation changes), it must agree
-    with running each mutant whole, at the sequence's ends too."""
+    with running each mutant whole, at the sequence's ends too: in float64 to float32's last
+    bits (the method is exact), in float32 within its rounding."""
     model, _ = smoke_model(name)
     torch.manual_seed(3)
     for module in model.modules():               # weights that make every base matter
@@ -162,10 +163,14 @@ def test_mutants_by_the_fast_way_equal_whole_model_predictions(name):
     pos, base = substitutions(seq, np.r_[0:5, middle, length - 5:length] if length < 5000 else middle)
     centre = (length - 1) // 2
     device = torch.device("cpu")
-    fast = mutant_probs(model, seq, pos, base, device, rc_average=True, fast=True, position=centre)
-    whole = mutant_probs(model, seq, pos, base, device, rc_average=True, fast=False, position=centre)
-    assert fast.shape == whole.shape == (len(pos), N_TARGETS)
-    np.testing.assert_allclose(fast, whole, atol=1e-5)
+    # these weights grow activations layer by layer: float32's rounding reached 1.2e-5 on a
+    # probability of deep_dilated (15 layers) on one CPU, hence the float64 check of exactness
+    for dtype, tolerance in ((torch.float32, 1e-4), (torch.float64, 1e-6)):
+        model.to(dtype)
+        fast = mutant_probs(model, seq, pos, base, device, rc_average=True, fast=True, position=centre)
+        whole = mutant_probs(model, seq, pos, base, device, rc_average=True, fast=False, position=centre)
+        assert fast.shape == whole.shape == (len(pos), N_TARGETS)
+        np.testing.assert_allclose(fast, whole, atol=tolerance, err_msg=str(dtype))
     assert whole.std(axis=0).max() > 1e-4, "mutations should change this model's predictions"
 
 
