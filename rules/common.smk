@@ -32,7 +32,10 @@ DEMO = config.get("demo", {"enabled": False})
 DEMO_FILES = (_checked(configuration.demo_outputs, config, [s for sheet in DEMO["sample_sheets"]
                                                             for s in _checked(read_sample_sheet, sheet)])
               if DEMO["enabled"] else [])
-_checked(configuration.check, config, SOURCES, DATASET_SAMPLES, DEMO_FILES)
+# The full check imports the model zoo (torch): once, in the Snakemake that plans; the processes
+# that run single jobs (cluster jobs, grouped jobs) read the configuration it accepted.
+if workflow.is_main_process:
+    _checked(configuration.check, config, SOURCES, DATASET_SAMPLES, DEMO_FILES)
 
 
 def _samples():

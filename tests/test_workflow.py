@@ -1,6 +1,6 @@
 """The Snakemake workflow: lint, the hg19 plan, and the whole demo end to end (asserting numbers).
 
-The end-to-end run (about 11 minutes on two cores; 15-16 through SLURM) makes the demo inputs,
+The end-to-end run (about 11 minutes on two cores; 12-13 through SLURM) makes the demo inputs,
 downloads them through the download stage, builds the three data sets, trains Basset, DeepSEA (with
 the linear baseline lr beside it) and the Dilated model, evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024, writes
 the report, and uses each trained model (predictions, variant effects, saturation mutagenesis;
@@ -116,11 +116,14 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory, cluster):
-    """The whole demo, run once through Snakemake (as SLURM jobs where possible)."""
+    """The whole demo, run once through Snakemake (as SLURM jobs where possible: the data sets are
+    built locally first, tests/slurm/profile says why)."""
     base = tmp_path_factory.mktemp("demo")
     args = ["--cores", os.environ.get("CORES", "2"), "--config", f"results={base}/results", f"download_cache={base}/downloads"]
     if cluster is not None:
-        args = ["--profile", "tests/slurm/profile", "--configfile", *local_downloads_config(base), *args]
+        args = ["--configfile", *local_downloads_config(base), *args]
+        snakemake("datasets", *args)
+        args = ["--profile", "tests/slurm/profile", *args]
     try:
         snakemake(*args)
     finally:
