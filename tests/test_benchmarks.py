@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import h5py
+import pandas as pd
 import pytest
 import yaml
 
@@ -71,3 +72,14 @@ def test_every_base_scoring_benchmark_runs_small(tmp_path):
     test = report["hg19_test_split"]
     assert test["update_hours"] == pytest.approx(report["update_s_per_window"] * test["windows"] / 3600)
     assert test["every_base_exact_gb"] == pytest.approx(200 * test["strided_200_exact_gb"])
+
+
+def test_label_fraction_gains_pair_each_dssda_with_the_alexnet_at_its_fraction():
+    """benchmarks/demo_label_fractions.py (not run here: minutes of demo training per seed)
+    compares DSSDA with the AlexNet trained on the same labelled rows, seed by seed."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from demo_label_fractions import gains
+    table = pd.DataFrame({"seed": [1, 1, 1, 1, 2, 2], "label_fraction": [0.1, 0.1, 0.25, 0.25, 0.1, 0.1],
+                          "model": ["alexnet_10", "dssda_10", "dssda_25", "alexnet_25", "dssda_10", "alexnet_10"],
+                          "test_mean_roc_auc": [0.70, 0.75, 0.80, 0.78, 0.71, 0.73]})
+    assert gains(table)["dssda_minus_alexnet"].round(4).tolist() == [0.05, 0.02, -0.02]
