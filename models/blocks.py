@@ -84,7 +84,10 @@ def _pair(value) -> int:
 def left_padding(layer) -> int:
     p = layer.padding
     if p == "same":
-        return _pair(getattr(layer, "dilation", 1)) * ((_pair(layer.kernel_size) - 1) // 2)
+        dilation, width = _pair(getattr(layer, "dilation", 1)), _pair(layer.kernel_size)
+        if isinstance(layer, SameConv1d):
+            return dilation * ((width - 1) // 2)
+        return dilation * (width - 1) // 2          # PyTorch's own "same": half the span
     if p == "valid":
         return 0
     return _pair(p)
@@ -130,6 +133,11 @@ class SameConv1d(nn.Conv1d):
     even width and a dilation d > 1 is not a multiple of d: no tap then falls on the output's own
     position (width 10, dilation 3: taps at -13, -10, ..., +14), and a stack of such layers never
     sees the base it predicts. Odd widths and dilation 1 pad as PyTorch does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.padding_mode != "zeros":
+            raise ValueError(f"SameConv1d pads with zeros only, not {self.padding_mode!r}")
 
     def _conv_forward(self, x, weight, bias):
         left = left_padding(self)

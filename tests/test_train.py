@@ -100,7 +100,7 @@ def test_monitor_keeps_the_weights_of_the_best_validation_auc(tmp_path):
     assert same(weights(tmp_path / "auc"), weights(tmp_path / "upto"))          # the weights of that epoch
     superq = subprocess.run(train_cmd(data, tmp_path / "sq", "superq", SMALL_SUPERQ, monitor="valid_roc_auc"),
                             cwd=ROOT, capture_output=True, text=True)
-    assert superq.returncode != 0 and "monitor must be valid_loss, not valid_roc_auc" in superq.stderr
+    assert superq.returncode != 0 and "monitor must be valid_loss (not valid_roc_auc)" in superq.stderr
     assert "Traceback" not in superq.stderr
 
 

@@ -65,6 +65,9 @@ class TrainConfig:
         monitor = values.get("monitor", "valid_loss")
         if monitor not in MONITORS:
             bad.append(f"monitor {monitor!r}: one of {', '.join(MONITORS)}")
+        weight = values.get("positive_weight", 1.0)
+        if not (isinstance(weight, (int, float)) and weight > 0):
+            bad.append(f"positive_weight {weight!r}: a number above 0")
         return bad
 
 

@@ -220,9 +220,10 @@ class Trainer:
                                  f"{'trained' if reader.split == 'train' else 'validated'} (check the data set's split settings)")
         r = self.train_reader
         self.model = build_model(family, len(r.targets), r.seq_length, **model_args).to(self.rt.device)
-        if cfg.monitor != "valid_loss" and not self.model.torch_classifier:
-            raise InputError(f"{family}: validation scores only its network's loss (its classifier is fitted "
-                             f"after training), so monitor must be valid_loss, not {cfg.monitor}")
+        if not self.model.torch_classifier and (cfg.monitor != "valid_loss" or cfg.positive_weight != 1.0):
+            raise InputError(f"{family}: its network learns without labels (its classifier is fitted after "
+                             f"training), so monitor must be valid_loss (not {cfg.monitor}) and "
+                             f"positive_weight 1 (not {cfg.positive_weight})")
         self.meta = {"family": family, "args": model_args, "targets": r.targets, "categories": r.categories,
                      "seq_length": r.seq_length, "train": asdict(cfg), "dataset": build_id(dataset)}
         self.model.prepare(BatchStream(r, 256, shuffle=False, max_batches=100))
