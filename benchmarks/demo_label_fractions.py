@@ -27,6 +27,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from demo_robustness import ROOT, prepared_run, snakemake  # noqa: E402
+from workflow_scripts.compare import kept_epoch  # noqa: E402
+from workflow_scripts.io_utils import read_meta  # noqa: E402
 
 
 def one_seed(out: Path, base: Path, seed: int, models: list[str], threads: int) -> list[dict]:
@@ -44,19 +46,13 @@ def one_seed(out: Path, base: Path, seed: int, models: list[str], threads: int) 
         valid = pd.read_csv(e / "metrics_valid.tsv", sep="\t")
         trained = results / "models" / "dhs600" / model
         log = pd.read_csv(trained / "train_log.tsv", sep="\t")
-        meta = json.loads((trained / "model.json").read_text())
+        meta = read_meta(trained / "model.json")
         rows.append({"seed": seed, "model": model, "label_fraction": meta["train"]["label_fraction"],
                      "test_mean_roc_auc": round(summary["mean_roc_auc"], 4),
                      "test_mean_pr_auc": round(summary["mean_pr_auc"], 4),
                      "valid_mean_roc_auc": round(float(valid["roc_auc"].mean()), 4),
-                     "best_epoch": best_epoch(log, meta["train"]["monitor"]), "epochs": len(log)})
+                     "best_epoch": kept_epoch(log, meta["train"]["monitor"]), "epochs": len(log)})
     return rows
-
-
-def best_epoch(log: pd.DataFrame, monitor: str) -> int:
-    """The epoch whose weights training kept (train.monitor: lowest loss or highest AUC)."""
-    scores = log[monitor]
-    return int(log.loc[scores.idxmin() if monitor == "valid_loss" else scores.idxmax(), "epoch"])
 
 
 def gains(table: pd.DataFrame) -> pd.DataFrame:

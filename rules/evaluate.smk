@@ -46,6 +46,7 @@ rule compare_models:
         metrics=lambda wc: [path("metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
         logs=lambda wc: [path("train_log", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
         valid_metrics=lambda wc: [path("valid_metrics", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
+        metas=lambda wc: [path("model_meta", dataset=wc.dataset, model=m) for m in models_of(wc.dataset)],
         target_counts=PATHS["target_counts"],
     output:
         table=PATHS["comparison"],
@@ -71,7 +72,7 @@ rule compare_models:
         "../envs/train.yaml"
     shell:
         "python -m workflow_scripts.compare --dataset {wildcards.dataset} --models {params.models} "
-        "--metrics {input.metrics:q} --train-logs {input.logs:q} --valid-metrics {input.valid_metrics:q} --target-counts {input.target_counts:q} --published {params.published:q} "
+        "--metrics {input.metrics:q} --train-logs {input.logs:q} --valid-metrics {input.valid_metrics:q} --model-meta {input.metas:q} --target-counts {input.target_counts:q} --published {params.published:q} "
         "--table {output.table:q} --summary {output.summary:q} --wins {output.wins:q} "
         "--scatter-roc {output.scatter_roc:q} --scatter-pr {output.scatter_pr:q} "
         "--by-category {output.by_category:q} --training-curves {output.curves:q} --log {log:q}"

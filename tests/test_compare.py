@@ -10,7 +10,7 @@ import yaml
 
 from conftest import ROOT, write_toy_dataset
 from workflow_scripts import explore_dataset
-from workflow_scripts.compare import CompareOutputs, compare, read_published
+from workflow_scripts.compare import CompareOutputs, compare, kept_epoch, read_published
 from workflow_scripts.peak_files import parse_peak_line
 
 
@@ -71,6 +71,23 @@ def test_compare_weighs_targets_by_their_training_frequency(tmp_path):
     assert summary["mean_roc_auc"] == pytest.approx((0.6 + 0.9 + 0.7) / 3, abs=1e-4)
     assert summary["weighted_roc_auc"] == pytest.approx(0.1 * 0.6 + 0.6 * 0.9 + 0.3 * 0.7, abs=1e-4)
     assert summary["weighted_pr_auc"] == pytest.approx(0.1 * 0.2 + 0.6 * 0.5 + 0.3 * 0.4, abs=1e-4)
+
+
+def test_the_kept_epoch_follows_the_models_monitor(tmp_path):
+    """best_epoch is the epoch whose weights training kept: by model.json's train.monitor."""
+    log = pd.DataFrame({"epoch": [1, 2, 3], "valid_loss": [0.6, 0.4, 0.5], "valid_roc_auc": [0.6, 0.7, 0.8],
+                        "valid_pr_auc": [0.3, 0.3, 0.2]})
+    assert [kept_epoch(log, m) for m in ("valid_loss", "valid_roc_auc", "valid_pr_auc")] == [2, 3, 1]
+    pd.DataFrame({"target": ["a"], "category": ["TF"], "train_frequency": [0.1]}).to_csv(
+        tmp_path / "targets.tsv", sep="\t", index=False)
+    pd.DataFrame({"target": ["a"], "category": ["TF"], "n_pos": [20], "roc_auc": [0.8], "pr_auc": [0.3]}).to_csv(
+        tmp_path / "test.tsv", sep="\t", index=False)
+    log.assign(train_loss=0.5, samples_per_s=100.0).to_csv(tmp_path / "log.tsv", sep="\t", index=False)
+    (tmp_path / "model.json").write_text('{"train": {"monitor": "valid_roc_auc"}}')
+    out = CompareOutputs(*(tmp_path / f for f in ("c.tsv", "s.tsv", "w.tsv", "r.png", "p.png", "b.png", "t.png")))
+    compare("nuc25k", {"dilated": tmp_path / "test.tsv"}, {"dilated": tmp_path / "log.tsv"}, tmp_path / "targets.tsv",
+            out, [], model_meta={"dilated": tmp_path / "model.json"})
+    assert pd.read_csv(out.summary, sep="\t").set_index("model").loc["dilated", "best_epoch"] == 3
 
 
 def test_dssdas_table_2_stands_beside_our_validation_means(tmp_path):

@@ -10,7 +10,8 @@ Outputs (``results/eval/{dataset}/``):
   frequency in the training split (``targets.tsv`` of explore_dataset; the capstone's Tables 2-3);
   with validation metrics, the plain mean and sd of ROC AUC on the validation split
   (``valid_mean_roc_auc``, ``valid_sd_roc_auc``: DSSDA reports there); from the training logs, the
-  epoch whose weights were kept (``best_epoch``: "epochs to converge") and the median training
+  epoch whose weights were kept (``best_epoch``: "epochs to converge"; by ``train.monitor``, read
+  from each model.json) and the median training
   throughput (``samples_per_s``); then the published summary rows (a published spec with
   ``summary: true``: a TSV of ``model split n_targets`` and any of ``mean_roc_auc sd_roc_auc`` and
   ``{category}_roc_auc``/``_pr_auc`` (Gupta's Tables C.2.1-2), split ``valid`` filling the
@@ -31,7 +32,7 @@ import pandas as pd
 
 from workflow_scripts import cli
 from workflow_scripts.cli import InputError
-from workflow_scripts.io_utils import atomic_output
+from workflow_scripts.io_utils import atomic_output, read_meta
 from workflow_scripts.plots import plot_by_category, plt, save_figure
 from workflow_scripts.summaries import CATEGORIES, summarise
 
@@ -209,16 +210,25 @@ def validation_columns(valid_metrics: dict[str, Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["model"] + [f"valid_{c}" for c in SPLIT_METRICS])
 
 
-def training_columns(train_logs: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per model: the epoch whose weights were kept (lowest validation loss) and the median
-    training throughput."""
-    return pd.DataFrame([{"model": name, "best_epoch": int(lg.loc[lg["valid_loss"].idxmin(), "epoch"]),
+def kept_epoch(log: pd.DataFrame, monitor: str = "valid_loss") -> int:
+    """The epoch whose weights training kept: the lowest validation loss, or the highest validation
+    AUC with ``train.monitor`` (the first of equals, as the trainer)."""
+    scores = log[monitor] if monitor == "valid_loss" else -log[monitor]
+    return int(log.loc[scores.idxmin(), "epoch"])
+
+
+def training_columns(train_logs: dict[str, pd.DataFrame], monitors: dict[str, str]) -> pd.DataFrame:
+    """Per model: the epoch whose weights were kept and the median training throughput."""
+    return pd.DataFrame([{"model": name, "best_epoch": kept_epoch(lg, monitors.get(name, "valid_loss")),
                           "samples_per_s": lg["samples_per_s"].median()} for name, lg in train_logs.items()],
                         columns=["model", "best_epoch", "samples_per_s"])
 
 
 def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path], target_counts: Path,
-            out: CompareOutputs, published: list[dict], valid_metrics: dict[str, Path] | None = None) -> pd.DataFrame:
+            out: CompareOutputs, published: list[dict], valid_metrics: dict[str, Path] | None = None,
+            model_meta: dict[str, Path] | None = None) -> pd.DataFrame:
+    """``model_meta``: each model's model.json, for the validation score its training kept the
+    best weights by (``train.monitor``; the loss when not given, or for models trained before it)."""
     tables = {name: pd.read_csv(p, sep="\t") for name, p in metrics.items()}
     for spec in published:
         if not spec.get("summary"):
@@ -227,8 +237,9 @@ def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path],
     table = join_tables(tables, pd.read_csv(target_counts, sep="\t"))
     models = list(tables)
     logs = {n: pd.read_csv(p, sep="\t") for n, p in train_logs.items()}
+    monitors = {n: read_meta(p)["train"].get("monitor", "valid_loss") for n, p in (model_meta or {}).items()}
     summary = summary_table(table, models)
-    for columns in (validation_columns(valid_metrics or {}), training_columns(logs)):
+    for columns in (validation_columns(valid_metrics or {}), training_columns(logs, monitors)):
         summary = summary.merge(columns, on="model", how="left")
     summary = pd.concat([summary] + [read_published_summary(s) for s in published if s.get("summary")],
                         ignore_index=True)
@@ -254,7 +265,8 @@ def main(args) -> None:
     out = CompareOutputs(*(Path(getattr(args, f)) for f in ("table", "summary", "wins", "scatter_roc", "scatter_pr",
                                                              "by_category", "training_curves")))
     valid = dict(zip(args.models, map(Path, args.valid_metrics)))
-    compare(args.dataset, metrics, logs, Path(args.target_counts), out, args.published, valid)
+    metas = dict(zip(args.models, map(Path, args.model_meta)))
+    compare(args.dataset, metrics, logs, Path(args.target_counts), out, args.published, valid, metas)
 
 
 def build_parser():
@@ -264,6 +276,7 @@ def build_parser():
     p.add_argument("--metrics", nargs="+", required=True, help="metrics.tsv per model, same order")
     p.add_argument("--train-logs", nargs="+", required=True, help="train_log.tsv per model, same order")
     p.add_argument("--valid-metrics", nargs="*", default=[], help="metrics_valid.tsv per model, same order")
+    p.add_argument("--model-meta", nargs="*", default=[], help="model.json per model, same order")
     p.add_argument("--target-counts", required=True, help="targets.tsv of the data set (explore_dataset)")
     for output in ("table", "summary", "wins", "scatter-roc", "scatter-pr", "by-category", "training-curves"):
         p.add_argument(f"--{output}", required=True, help=f"output: {output}")

@@ -5,12 +5,15 @@ import contextlib
 import gzip
 import hashlib
 import io
+import json
 import os
 import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from workflow_scripts.cli import InputError
 
 GZIP_MAGIC = b"\x1f\x8b"
 UMASK = os.umask(0o022)
@@ -85,3 +88,11 @@ def md5sum(path: str | Path, block: int = 1 << 20) -> str:
         while chunk := fh.read(block):
             h.update(chunk)
     return h.hexdigest()
+
+
+def read_meta(meta_path: str | Path) -> dict:
+    """A trained model's ``model.json`` (workflow_scripts/inference/model_files.py)."""
+    try:
+        return json.loads(Path(meta_path).read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise InputError(f"{meta_path}: not a readable model.json ({err})") from None

@@ -24,7 +24,7 @@ import torch
 from models import build_model
 from workflow_scripts.cli import InputError
 from workflow_scripts.dataset_layout import build_id
-from workflow_scripts.io_utils import atomic_output
+from workflow_scripts.io_utils import atomic_output, read_meta
 
 EXTRA_STATE_DIR = "extra_state"
 
@@ -49,13 +49,6 @@ def write_trained(state_dict: dict, meta: dict, weights: str | Path, meta_path: 
     save_torch(state_dict, weights)
     with atomic_output(meta_path) as tmp:
         tmp.write_text(json.dumps(meta, indent=2, default=str))
-
-
-def read_meta(meta_path: str | Path) -> dict:
-    try:
-        return json.loads(Path(meta_path).read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise InputError(f"{meta_path}: not a readable model.json ({err})") from None
 
 
 def load_trained(weights: str | Path, meta_path: str | Path, device="cpu",
