@@ -12,7 +12,8 @@ config/models.yaml) and evaluating them, reusing one build of the demo data sets
 It prints one row per seed and model (plain mean ROC and PR AUC over the demo's 12 DNase
 targets on the test split, ROC AUC on the validation split; the epoch whose weights were kept) and,
 per seed and label fraction, DSSDA's mean test ROC AUC minus AlexNet's, and writes ``results.tsv``
-under ``--out``. Not run in CI (each seed trains two models for minutes on two cores).
+under ``--out``. Not run in CI; the demo itself trains ``alexnet_10`` and ``dssda_10`` with its
+own seed, and tests/test_workflow.py asserts what held here on every seed (README, "Evaluation").
 """
 from __future__ import annotations
 

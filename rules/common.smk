@@ -100,6 +100,9 @@ MOTIF_MODELS = [(d, m) for d, m in ALL_MODELS if configuration.family_declares(c
 # autoencoders, whose data sets get SuperQ's failure analysis (models.base.SeqModel.reconstructs_input)
 AUTOENCODERS = {d: [m for m in models_of(d) if configuration.family_declares(config, m, "reconstructs_input")]
                 for d in DATASETS}
+# data sets with a model trained on a share of the labels get DSSDA's label study (workflow_scripts/label_study.py)
+LABEL_STUDIES = [d for d in DATASETS if any(model_settings(m)["train"].get("label_fraction", 1.0) < 1
+                                            for m in models_of(d))]
 MODEL_NAMES = sorted({m for _, m in ALL_MODELS})
 USE = config["use_models"]
 USED_MODELS = configuration.used_models(config)
@@ -162,6 +165,8 @@ PATHS = {
     "accuracy_table": f"{COMPARE_DIR}/accuracy_table.tsv",
     "curve_overlay": f"{COMPARE_DIR}/curve_overlay.png",
     "failure_plot": f"{COMPARE_DIR}/failure_analysis.png",
+    "label_study": f"{COMPARE_DIR}/label_study.tsv",
+    "label_study_plot": f"{COMPARE_DIR}/label_study.png",
     "comparison_summary": f"{COMPARE_DIR}/comparison_summary.tsv",
     "win_shares": f"{COMPARE_DIR}/win_shares.tsv",
     "scatter_roc": f"{COMPARE_DIR}/scatter_roc.png",
@@ -278,6 +283,7 @@ def tomtom_targets():
 MODEL_FILES = ["train_log", "metrics", "eval_summary", "curves"]
 MOTIF_FILES = ["filters", "tomtom", "tomtom_summary", "logos"]
 FAILURE_FILES = ["reconstruction", "failure_plot"]
+LABEL_STUDY_FILES = ["label_study", "label_study_plot"]
 RECEPTIVE_FIELD_FILES = ["receptive_fields_png", "receptive_fields_tsv"]
 COMPARE_FILES = ["comparison_summary", "win_shares", "scatter_roc", "scatter_pr", "compare_by_category",
                  "training_curves", "accuracy_table", "curve_overlay"]
@@ -293,6 +299,7 @@ def report_manifest():
                          "receptive_fields": ({k: path(k, dataset=d) for k in RECEPTIVE_FIELD_FILES}
                                               if d in RECEPTIVE_FIELD_DATASETS else {}),
                          "failure_analysis": {k: path(k, dataset=d) for k in FAILURE_FILES} if AUTOENCODERS[d] else {},
+                         "label_study": {k: path(k, dataset=d) for k in LABEL_STUDY_FILES} if d in LABEL_STUDIES else {},
                          "encodings": ({"kmer_tsne": path("kmer_tsne", dataset=d)} if any(
                              configuration.encoding_fitted(config, m) for m in models_of(d)) else {}),
                          "models": {m: {k: path(k, dataset=d, model=m)

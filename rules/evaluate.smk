@@ -102,6 +102,25 @@ rule failure_analysis:
         "--reconstruction {output.reconstruction:q} --plot {output.plot:q} --log {log:q}"
 
 
+# DSSDA's label study, for a data set with a model trained on a share of the labels
+rule label_study:
+    input:
+        summary=PATHS["comparison_summary"],
+    output:
+        table=PATHS["label_study"],
+        plot=report(PATHS["label_study_plot"], category="{dataset}", subcategory="comparison",
+                    caption="captions/label_study.rst", labels=compare_label("label study")),
+    log:
+        f"{LOGS}/label_study/{{dataset}}.log",
+    resources:
+        **sized("small"),
+    conda:
+        "../envs/train.yaml"
+    shell:
+        "python -m workflow_scripts.label_study --summary {input.summary:q} --name {wildcards.dataset} "
+        "--table {output.table:q} --plot {output.plot:q} --log {log:q}"
+
+
 # DanQ's Table S1 for every data set with models (workflow_scripts/accuracy_table.py)
 rule accuracy_table:
     input:
@@ -162,3 +181,4 @@ rule evaluate:
     input:
         [path(k, dataset=d) for d in DATASETS if models_of(d) for k in ("comparison", "accuracy_table", "curve_overlay")],
         [path(k, dataset=d) for d in DATASETS if AUTOENCODERS[d] for k in FAILURE_FILES],
+        [path(k, dataset=d) for d in LABEL_STUDIES for k in LABEL_STUDY_FILES],

@@ -74,7 +74,8 @@ def test_compare_weighs_targets_by_their_training_frequency(tmp_path):
 
 
 def test_the_kept_epoch_follows_the_models_monitor(tmp_path):
-    """best_epoch is the epoch whose weights training kept: by model.json's train.monitor."""
+    """best_epoch is the epoch whose weights training kept: by model.json's train.monitor; the
+    summary also names each model's family and share of labelled rows (DSSDA's label study)."""
     log = pd.DataFrame({"epoch": [1, 2, 3], "valid_loss": [0.6, 0.4, 0.5], "valid_roc_auc": [0.6, 0.7, 0.8],
                         "valid_pr_auc": [0.3, 0.3, 0.2]})
     assert [kept_epoch(log, m) for m in ("valid_loss", "valid_roc_auc", "valid_pr_auc")] == [2, 3, 1]
@@ -83,11 +84,12 @@ def test_the_kept_epoch_follows_the_models_monitor(tmp_path):
     pd.DataFrame({"target": ["a"], "category": ["TF"], "n_pos": [20], "roc_auc": [0.8], "pr_auc": [0.3]}).to_csv(
         tmp_path / "test.tsv", sep="\t", index=False)
     log.assign(train_loss=0.5, samples_per_s=100.0).to_csv(tmp_path / "log.tsv", sep="\t", index=False)
-    (tmp_path / "model.json").write_text('{"train": {"monitor": "valid_roc_auc"}}')
+    (tmp_path / "model.json").write_text('{"family": "dilated", "train": {"monitor": "valid_roc_auc", "label_fraction": 0.25}}')
     out = CompareOutputs(*(tmp_path / f for f in ("c.tsv", "s.tsv", "w.tsv", "r.png", "p.png", "b.png", "t.png")))
     compare("nuc25k", {"dilated": tmp_path / "test.tsv"}, {"dilated": tmp_path / "log.tsv"}, tmp_path / "targets.tsv",
             out, [], model_meta={"dilated": tmp_path / "model.json"})
-    assert pd.read_csv(out.summary, sep="\t").set_index("model").loc["dilated", "best_epoch"] == 3
+    ours = pd.read_csv(out.summary, sep="\t").set_index("model").loc["dilated"]
+    assert (ours["best_epoch"], ours["family"], ours["label_fraction"]) == (3, "dilated", 0.25)
 
 
 def test_dssdas_table_2_stands_beside_our_validation_means(tmp_path):
@@ -192,3 +194,25 @@ def test_the_capstones_weighted_means_stand_beside_ours(tmp_path):
     assert summary.loc["wrn_txl_published", ["weighted_roc_auc", "weighted_pr_auc"]].tolist() == [0.8902, 0.4178]
     assert summary.loc["wrn_lstm_published", "weighted_roc_auc"] == 0.8896
     assert summary.loc["DanQ_capstone", "accuracy"] == 0.9824 and pd.isna(summary.loc["DanQ_capstone", "mean_roc_auc"])
+
+
+def test_the_label_study_lines_up_each_family_by_label_fraction(tmp_path):
+    """DSSDA's label study: the families with a model below all labels, by fraction, then the other
+    models as references; published rows (no family) left out; a data set without one is refused."""
+    from workflow_scripts.cli import InputError
+    from workflow_scripts.label_study import label_study, label_table
+    summary = pd.DataFrame({
+        "model": ["basset", "alexnet", "alexnet_10", "dssda_10", "DSSDA_published"],
+        "family": ["basset", "alexnet", "alexnet", "dssda", None],
+        "label_fraction": [1.0, 1.0, 0.1, 0.1, None],
+        "valid_mean_roc_auc": [0.93, 0.85, 0.60, 0.64, 0.946], "mean_roc_auc": [0.93, 0.84, 0.61, 0.63, None],
+        "mean_pr_auc": [0.7, 0.6, 0.3, 0.35, None], "sd_roc_auc": [0.02, 0.03, 0.05, 0.04, None],
+        "best_epoch": [8, 6, 30, 6, None]})
+    summary.to_csv(tmp_path / "s.tsv", sep="\t", index=False)
+    table = label_study(tmp_path / "s.tsv", tmp_path / "l.tsv", tmp_path / "l.png", "dhs600")
+    assert table["model"].tolist() == ["alexnet_10", "alexnet", "dssda_10", "basset"]
+    assert table["reference"].tolist() == [False, False, False, True]
+    assert pd.read_csv(tmp_path / "l.tsv", sep="\t")["mean_roc_auc"].tolist() == [0.61, 0.84, 0.63, 0.93]
+    assert (tmp_path / "l.png").stat().st_size > 10_000
+    with pytest.raises(InputError, match="label fraction below 1"):
+        label_table(summary[summary["label_fraction"] != 0.1])

@@ -126,3 +126,20 @@ def test_read_ahead_returns_when_the_consumer_fails_after_the_producer_finished(
     worker.start()
     worker.join(timeout=20)
     assert not worker.is_alive() and outcome == ["CUDA out of memory"]
+
+
+def test_a_labelled_only_stream_keeps_the_epochs_order_without_the_unlabelled_rows(tmp_path):
+    """A supervised model at a label fraction reads only its labelled rows, in full batches, in the
+    order the whole split's epoch would have them; ranks still split each global batch."""
+    path = write_toy_dataset(tmp_path / "d.h5", n={"train": 500, "valid": 10, "test": 10}, chunk_rows=16)
+    reader = SplitReader(path, "train")
+    labelled = labelled_mask(reader.n, 0.3, 4)
+    whole = np.concatenate(rows_of(BatchStream(reader, 20, shuffle=True, seed=4, labelled=labelled)))
+    only = BatchStream(reader, 20, shuffle=True, seed=4, labelled=labelled, labelled_only=True)
+    batches = rows_of(only)
+    assert np.concatenate(batches).tolist() == whole[labelled[whole]].tolist()
+    assert all(len(b) == 20 for b in batches[:-1]) and len(batches) == -(-int(labelled.sum()) // 20)
+    parts = [BatchStream(reader, 20, shuffle=True, seed=4, labelled=labelled, labelled_only=True, rank=r, world=2)
+             for r in range(2)]
+    assert [sorted(a + b) for a, b in zip(*map(rows_of, parts))] == [sorted(b) for b in batches]
+    assert len(BatchStream(reader, 20, shuffle=True, seed=4, labelled=np.ones(500, bool), labelled_only=True)) == 25

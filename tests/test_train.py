@@ -275,3 +275,36 @@ def test_positive_weight_counts_each_positive_label_that_many_times(family):
         expected = torch.nn.functional.binary_cross_entropy_with_logits(model(x), targets, pos_weight=torch.tensor(4.0))
         assert torch.allclose(weighted, expected)
     assert weighted > plain * 1.2
+
+
+def test_a_supervised_model_at_a_label_fraction_never_reads_the_unlabelled_rows(tmp_path):
+    """DSSDA's supervised counterpart (alexnet_10) learns from its labelled rows only: changing the
+    sequences and labels of the other training rows leaves its trained weights exactly as they
+    were (before, they passed through its batch norm); the ladder network (dssda) reads them."""
+    import h5py
+    from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs, fit
+    from workflow_scripts.loaders import labelled_mask
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 400, "valid": 100, "test": 100})
+    changed = tmp_path / "changed.h5"
+    changed.write_bytes(data.read_bytes())
+    cfg = TrainConfig.from_dict({"optimizer": "adam", "lr": 0.003, "batch_size": 16, "max_epochs": 1, "seed": 3,
+                                 "label_fraction": 0.25, "bn_recalibrate_batches": 4, "prior_output_bias": True})
+    unlabelled = ~labelled_mask(400, 0.25, 3)
+    with h5py.File(changed, "r+") as f:
+        seq = f["train"]["seq"][:]
+        seq[unlabelled] = (seq[unlabelled] + 1) % 4
+        f["train"]["seq"][:] = seq
+        f["train"]["labels"][unlabelled] = 255 - f["train"]["labels"][unlabelled]
+    small = {"conv_filters": [8, 8, 8, 8, 8], "conv_widths": [9, 3, 3, 3, 3], "hidden": [16, 16]}
+    trained = {}
+    for family in ("alexnet", "dssda"):
+        for name, path in (("same", data), ("changed", changed)):
+            out = tmp_path / family / name
+            trainer = Trainer(path, TrainOutputs(out / "weights.pt", out / "model.json", out / "log.tsv"),
+                              family, small, cfg)
+            rows = [r for batch in trainer.stream for r in batch["rows"]]
+            assert (trainer.stream.labelled[rows].all()) == (family == "alexnet")
+            fit(trainer)
+            trained[family, name] = weights(out)
+    assert same(trained["alexnet", "same"], trained["alexnet", "changed"])
+    assert not same(trained["dssda", "same"], trained["dssda", "changed"])

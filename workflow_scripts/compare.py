@@ -9,10 +9,10 @@ Outputs (``results/eval/{dataset}/``):
   Table 7.4.1), mean +- sd over targets (DSSDA's Table 2), and means weighted by each target's
   frequency in the training split (``targets.tsv`` of explore_dataset; the capstone's Tables 2-3);
   with validation metrics, the plain mean and sd of ROC AUC on the validation split
-  (``valid_mean_roc_auc``, ``valid_sd_roc_auc``: DSSDA reports there); from the training logs, the
-  epoch whose weights were kept (``best_epoch``: "epochs to converge"; by ``train.monitor``, read
-  from each model.json) and the median training
-  throughput (``samples_per_s``); then the published summary rows (a published spec with
+  (``valid_mean_roc_auc``, ``valid_sd_roc_auc``: DSSDA reports there); from each model.json, the
+  model's ``family`` and ``label_fraction`` (the share of training rows with labels, DSSDA's label
+  study); from the training logs, the epoch whose weights were kept (``best_epoch``: "epochs to
+  converge"; by ``train.monitor``) and the median training throughput (``samples_per_s``); then the published summary rows (a published spec with
   ``summary: true``: a TSV of ``model split n_targets`` and any of ``mean_roc_auc sd_roc_auc`` and
   ``{category}_roc_auc``/``_pr_auc`` (Gupta's Tables C.2.1-2), split ``valid`` filling the
   ``valid_`` columns); our validation means by category fill the same columns;
@@ -217,11 +217,21 @@ def kept_epoch(log: pd.DataFrame, monitor: str = "valid_loss") -> int:
     return int(log.loc[scores.idxmin(), "epoch"])
 
 
-def training_columns(train_logs: dict[str, pd.DataFrame], monitors: dict[str, str]) -> pd.DataFrame:
-    """Per model: the epoch whose weights were kept and the median training throughput."""
-    return pd.DataFrame([{"model": name, "best_epoch": kept_epoch(lg, monitors.get(name, "valid_loss")),
-                          "samples_per_s": lg["samples_per_s"].median()} for name, lg in train_logs.items()],
-                        columns=["model", "best_epoch", "samples_per_s"])
+def training_columns(train_logs: dict[str, pd.DataFrame], metas: dict[str, dict]) -> pd.DataFrame:
+    """Per model: its family and share of labelled training rows, the epoch whose weights were kept
+    and the median training throughput."""
+    def settings(name: str) -> tuple[str | None, float, str]:
+        meta = metas.get(name)
+        if meta is None:
+            return None, np.nan, "valid_loss"
+        train = meta["train"]
+        return meta.get("family"), train.get("label_fraction", 1.0), train.get("monitor", "valid_loss")
+    rows = []
+    for name, lg in train_logs.items():
+        family, fraction, monitor = settings(name)
+        rows.append({"model": name, "family": family, "label_fraction": fraction,
+                     "best_epoch": kept_epoch(lg, monitor), "samples_per_s": lg["samples_per_s"].median()})
+    return pd.DataFrame(rows, columns=["model", "family", "label_fraction", "best_epoch", "samples_per_s"])
 
 
 def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path], target_counts: Path,
@@ -237,9 +247,9 @@ def compare(dataset: str, metrics: dict[str, Path], train_logs: dict[str, Path],
     table = join_tables(tables, pd.read_csv(target_counts, sep="\t"))
     models = list(tables)
     logs = {n: pd.read_csv(p, sep="\t") for n, p in train_logs.items()}
-    monitors = {n: read_meta(p)["train"].get("monitor", "valid_loss") for n, p in (model_meta or {}).items()}
+    metas = {n: read_meta(p) for n, p in (model_meta or {}).items()}
     summary = summary_table(table, models)
-    for columns in (validation_columns(valid_metrics or {}), training_columns(logs, monitors)):
+    for columns in (validation_columns(valid_metrics or {}), training_columns(logs, metas)):
         summary = summary.merge(columns, on="model", how="left")
     summary = pd.concat([summary] + [read_published_summary(s) for s in published if s.get("summary")],
                         ignore_index=True)

@@ -147,13 +147,17 @@ class BatchStream:
     """Batches of one split for one epoch; see the module docstring for order guarantees."""
 
     def __init__(self, reader: SplitReader, batch_size: int, *, shuffle: bool, seed: int = 0,
-                 buffer_chunks: int = 8, rank: int = 0, world: int = 1, label_fraction: float = 1.0,
-                 drop_last: bool = False, max_batches: int | None = None, rows: np.ndarray | None = None):
+                 buffer_chunks: int = 8, rank: int = 0, world: int = 1, labelled: np.ndarray | None = None,
+                 labelled_only: bool = False, drop_last: bool = False, max_batches: int | None = None,
+                 rows: np.ndarray | None = None):
         self.reader, self.batch_size, self.shuffle, self.seed = reader, batch_size, shuffle, seed
         self.buffer_chunks, self.rank, self.world, self.drop_last = buffer_chunks, rank, world, drop_last
         self.max_batches = max_batches
         self.rows = rows            # only these rows, in this order (a sample), instead of the split
-        self.labelled = labelled_mask(reader.n, label_fraction, seed)
+        # semi-supervised runs (labelled_mask): which rows keep their labels; labelled_only skips the
+        # others (a supervised model learns nothing from them, and its batch norm must not see them)
+        self.labelled = np.ones(reader.n, dtype=bool) if labelled is None else labelled
+        self.labelled_only = labelled_only and not self.labelled.all()
         self.epoch, self.skip = 0, 0
 
     def set_epoch(self, epoch: int, skip_batches: int = 0) -> None:
@@ -165,6 +169,11 @@ class BatchStream:
         plan = epoch_plan(self.reader.n, self.reader.chunk_rows, self.batch_size, shuffle=self.shuffle,
                           seed=self.seed, epoch=self.epoch, buffer_chunks=self.buffer_chunks,
                           drop_last=self.drop_last)
+        if self.labelled_only:      # the same order without the unlabelled rows, cut again into batches
+            order = np.concatenate(plan) if plan else np.zeros(0, np.int64)
+            order = order[self.labelled[order]]
+            stop = len(order) - (len(order) % self.batch_size if self.drop_last else 0)
+            plan = [order[i:i + self.batch_size] for i in range(0, stop, self.batch_size)]
         return plan[:self.max_batches] if self.max_batches else plan
 
     def __len__(self) -> int:

@@ -162,6 +162,16 @@ def failure_section(page_dir: Path, files: dict[str, Path]) -> str:
             + table_html(pd.read_csv(files["reconstruction"], sep="\t")) + img(page_dir, files["failure_plot"], 600))
 
 
+def label_study_section(page_dir: Path, files: dict[str, Path]) -> str:
+    """DSSDA's label study (workflow_scripts/label_study.py), where a model was trained on a share of the labels."""
+    if not files:
+        return ""
+    return ("<h3>Label study (DSSDA's Table 2)</h3><p>Mean ROC AUC by share of labelled training rows: the ladder "
+            "network (dssda) also learns from the unlabelled rows, its supervised counterpart (alexnet) never reads "
+            "them; references trained on all labels.</p>"
+            + table_html(pd.read_csv(files["label_study"], sep="\t")) + img(page_dir, files["label_study_plot"], 800))
+
+
 ACCURACY_METRICS = ("loss", "accuracy", "f1", "mean_roc_auc", "mean_pr_auc")
 NOT_LIKE_FOR_LIKE = ("Not like-for-like with DanQ's published rows: our deepsea1000 is rebuilt from peaks, not "
                      "DeepSEA's released bins (no all-negative rows), and stores no reverse complements, so an "
@@ -218,6 +228,7 @@ def dataset_section(page_dir: Path, dataset: str, files: dict, evalue: float) ->
     parts.append(accuracy_section(comp["accuracy_table"]) + "<p>ROC and PR curves of every model for the same "
                  "targets (DanQ's Figs. 2-3):</p>" + img(page_dir, comp["curve_overlay"], 800))
     parts.append(failure_section(page_dir, {k: Path(v) for k, v in files.get("failure_analysis", {}).items()}))
+    parts.append(label_study_section(page_dir, {k: Path(v) for k, v in files.get("label_study", {}).items()}))
     if files.get("encodings"):
         parts.append("<h3>Input encodings</h3><p>The word2vec 3-mer vectors basset_w2v reads, fitted on the "
                      "training split, mapped to 2-d by t-SNE (DSSDA's Fig. 6).</p>"

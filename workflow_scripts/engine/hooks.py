@@ -130,7 +130,7 @@ class KernelMaxNorm(Hook):
 @hook
 class PriorOutputBias(Hook):
     """Output biases start at logit(prevalence) of the training labels (the capstone), estimated
-    on a random sample of the whole training split (not its first rows in genome order)."""
+    on a random sample of the whole training split's labelled rows (not its first rows in genome order)."""
     sample_batches = 50
 
     @staticmethod
@@ -140,7 +140,8 @@ class PriorOutputBias(Hook):
     @torch.no_grad()
     def setup(self, trainer) -> None:
         reader = trainer.train_reader
-        stream = BatchStream(reader, 256, shuffle=True, seed=self.cfg.seed + 17, max_batches=self.sample_batches)
+        stream = BatchStream(reader, 256, shuffle=True, seed=self.cfg.seed + 17, max_batches=self.sample_batches,
+                             labelled=trainer.labelled, labelled_only=True)
         counts, n = None, 0
         for batch in make_loader(stream, 0, False):
             y = batch_targets(batch, reader, "cpu")
@@ -191,7 +192,8 @@ class PreciseBatchNorm(Hook):
         for m in norms:
             m.train()
         stream = BatchStream(trainer.train_reader, self.cfg.batch_size, shuffle=False,
-                             max_batches=self.cfg.bn_recalibrate_batches)
+                             max_batches=self.cfg.bn_recalibrate_batches, labelled=trainer.labelled,
+                             labelled_only=trainer.labelled_only)
         for batch in make_loader(stream, 0, False):
             self.model(self.model.encode(batch["codes"].to(trainer.rt.device)))
         for m, momentum in saved.items():

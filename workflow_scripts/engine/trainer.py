@@ -49,7 +49,7 @@ from workflow_scripts.engine.config import TrainConfig, compile_mode
 from workflow_scripts.engine.hooks import make_hooks
 from workflow_scripts.inference import default_device, predict_split, save_torch, set_precision, write_trained
 from workflow_scripts.io_utils import atomic_output
-from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, make_loader
+from workflow_scripts.loaders import BatchStream, SplitReader, batch_targets, labelled_mask, make_loader
 from workflow_scripts.metrics import per_target_auc
 from workflow_scripts.sequence import reverse_complement
 
@@ -226,7 +226,12 @@ class Trainer:
                              f"positive_weight 1 (not {cfg.positive_weight})")
         self.meta = {"family": family, "args": model_args, "targets": r.targets, "categories": r.categories,
                      "seq_length": r.seq_length, "train": asdict(cfg), "dataset": build_id(dataset)}
-        self.model.prepare(BatchStream(r, 256, shuffle=False, max_batches=100))
+        # the training's rows with labels (train.label_fraction, fixed by the seed); a model that does
+        # not use unlabelled rows never reads the others, not even for input statistics
+        self.labelled = labelled_mask(r.n, cfg.label_fraction, cfg.seed)
+        self.labelled_only = not self.model.uses_unlabelled
+        self.model.prepare(BatchStream(r, 256, shuffle=False, max_batches=100, labelled=self.labelled,
+                                       labelled_only=self.labelled_only))
         self.hooks = make_hooks(cfg, self.model)
         self.step_module = _Step(self.model)
         if self.rt.world > 1:
@@ -239,8 +244,8 @@ class Trainer:
         self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self.lr_factor)
         self.call("setup", self)
         self.stream = BatchStream(r, cfg.batch_size, shuffle=True, seed=cfg.seed, buffer_chunks=cfg.buffer_chunks,
-                                  rank=self.rt.rank, world=self.rt.world, label_fraction=cfg.label_fraction,
-                                  max_batches=cfg.batches_per_epoch)
+                                  rank=self.rt.rank, world=self.rt.world, labelled=self.labelled,
+                                  labelled_only=self.labelled_only, max_batches=cfg.batches_per_epoch)
         self.state = TrainState()
         self.stop = StopRequest()
         log.info("device %s (%s), %d process(es); SLURM job %s; CUDA_VISIBLE_DEVICES=%s", self.rt.device,
@@ -435,7 +440,7 @@ class Trainer:
         stage reads. A stop signal ends the job between batches (exit 3; the rerun resumes after
         the gradient stage)."""
         stream = BatchStream(self.train_reader, max(self.cfg.batch_size, 256), shuffle=True, seed=self.cfg.seed,
-                             label_fraction=self.cfg.label_fraction)     # the training's labelled rows
+                             labelled=self.labelled)     # the training's labelled rows
         stream.set_epoch(self.cfg.max_epochs)                               # an order no epoch used
         for batch in make_loader(stream, self.cfg.workers, self.rt.device.type == "cuda"):
             if self.stop.signal:
