@@ -117,6 +117,8 @@ def test_a_users_config_stands_alone(tmp_path, user):
      r"models.basset.train: monitor 'roc_auc': one of valid_loss, valid_roc_auc, valid_pr_auc"),
     (lambda c: c.update(models={"basset": {"family": "basset", "train": {"positive_weight": 0}}}),
      r"models.basset.train: positive_weight 0: a number above 0"),
+    (lambda c: c.update(models={"basset": {"family": "basset", "train": {"label_fraction": 0}}}),
+     r"models.basset.train: label_fraction 0: a share of the training rows, above 0 and at most 1"),
     (lambda c: c.update(models={"basset": {"family": "basset", "train": {"compile": "fast"}}}),
      r"models.basset.train: compile 'fast': true, false or one of default, reduce-overhead"),
     (lambda c: c["datasets"]["atac"].update(overlap=600), r"datasets.atac: overlap 600 must be below size 600"),

@@ -308,3 +308,12 @@ def test_a_supervised_model_at_a_label_fraction_never_reads_the_unlabelled_rows(
             trained[family, name] = weights(out)
     assert same(trained["alexnet", "same"], trained["alexnet", "changed"])
     assert not same(trained["dssda", "same"], trained["dssda", "changed"])
+
+
+def test_a_label_fraction_that_labels_no_row_is_refused_at_start(tmp_path):
+    from workflow_scripts.cli import InputError
+    from workflow_scripts.engine import TrainConfig, Trainer, TrainOutputs
+    data = write_toy_dataset(tmp_path / "d.h5", n={"train": 50, "valid": 20, "test": 20})
+    cfg = TrainConfig.from_dict({"optimizer": "adam", "lr": 0.003, "batch_size": 16, "label_fraction": 1e-6})
+    with pytest.raises(InputError, match="leaves none of the training split's 50 rows labelled"):
+        Trainer(data, TrainOutputs(*(tmp_path / f for f in ("w.pt", "m.json", "l.tsv"))), "basset", SMALL_BASSET, cfg)

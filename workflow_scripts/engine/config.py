@@ -68,6 +68,9 @@ class TrainConfig:
         weight = values.get("positive_weight", 1.0)
         if not (isinstance(weight, (int, float)) and weight > 0):
             bad.append(f"positive_weight {weight!r}: a number above 0")
+        fraction = values.get("label_fraction", 1.0)
+        if not (isinstance(fraction, (int, float)) and 0 < fraction <= 1):
+            bad.append(f"label_fraction {fraction!r}: a share of the training rows, above 0 and at most 1")
         return bad
 
 

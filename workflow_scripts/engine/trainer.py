@@ -56,7 +56,7 @@ from workflow_scripts.sequence import reverse_complement
 log = cli.log.getChild("train")
 LOG_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_roc_auc", "valid_pr_auc", "seconds",
                "samples_per_s", "lr"]
-RUN_IDENTITY = ("family", "args", "train", "targets", "dataset")
+RUN_IDENTITY = ("family", "args", "train", "targets", "dataset", "labelled_only")
 
 
 @dataclass
@@ -230,6 +230,13 @@ class Trainer:
         # not use unlabelled rows never reads the others, not even for input statistics
         self.labelled = labelled_mask(r.n, cfg.label_fraction, cfg.seed)
         self.labelled_only = not self.model.uses_unlabelled
+        if not self.labelled.any():
+            raise InputError(f"{dataset}: label_fraction {cfg.label_fraction} leaves none of the training "
+                             f"split's {r.n} rows labelled; raise it")
+        # which rows an epoch reads is part of what a run is (a checkpoint of a run that read them
+        # all, before 2026-11-24, is not resumed)
+        if self.labelled_only and cfg.label_fraction < 1:
+            self.meta["labelled_only"] = True
         self.model.prepare(BatchStream(r, 256, shuffle=False, max_batches=100, labelled=self.labelled,
                                        labelled_only=self.labelled_only))
         self.hooks = make_hooks(cfg, self.model)
@@ -273,7 +280,7 @@ class Trainer:
         if not path.exists():
             return False
         ck = torch.load(path, map_location=self.rt.device, weights_only=False)
-        changed = [k for k in RUN_IDENTITY if ck["meta"].get(k) != self.meta[k]]
+        changed = [k for k in RUN_IDENTITY if ck["meta"].get(k) != self.meta.get(k)]
         if changed:
             log.info("%s is not resumed (its %s differ): training afresh", path, ", ".join(changed))
             self.rt.barrier()
