@@ -9,9 +9,9 @@ the given models on deepsea1000 (demo profile), and prints each model's test mea
     python benchmarks/demo_learning_check.py --base results --seeds 1 2 3 --out /tmp/learning
 
 It writes ``results.tsv`` under ``--out`` (one row per seed and model) and prints, per seed, the
-gap between the worst convolutional model and the best linear one. Results of 2026-11-23 (lr and
-kmer_lr at one epoch, seeds 1-3; DeepSEA seeds 2-3): README, "Evaluation" — lr is far below on
-every seed, kmer_lr is not (the demo's labels are planted motifs that k-mer counts capture).
+gap between the worst convolutional model and the best linear one. Results of 2026-11-24 (DeepSEA
+at its 9-epoch demo profile, lr and kmer_lr at one epoch, seeds 1-3): README, "Evaluation" — both
+baselines below DeepSEA on every seed, kmer_lr by at least 0.037 in ROC AUC and 0.185 in PR AUC.
 """
 from __future__ import annotations
 
