@@ -165,6 +165,7 @@ rule curve_overlay:
     params:
         models=lambda wc: " ".join(models_of(wc.dataset)),
         curves=" ".join(f"'{t}'" for t in config["evaluate"]["curve_targets"]),
+        random=lambda wc: config["evaluate"]["curve_random"].get(wc.dataset, 0),
     log:
         f"{LOGS}/curve_overlay/{{dataset}}.log",
     resources:
@@ -174,6 +175,7 @@ rule curve_overlay:
     shell:
         "python -m workflow_scripts.curve_overlay --name {wildcards.dataset} --models {params.models} "
         "--predictions {input.predictions:q} --metrics {input.metrics:q} --curve-targets {params.curves} "
+        "--random-targets {params.random} "
         "--plot {output.plot:q} --log {log:q}"
 
 

@@ -91,6 +91,12 @@ def test_table_s1_per_sequence_with_danqs_published_rows(tmp_path):
     shown = curve_overlay.plot_overlay({"a": files.predictions, "b": files.predictions}, {"a": files.metrics,
                                        "b": files.metrics}, ["t2", "missing", "t0"], "toy", overlay)
     assert shown == ["t2", "t0"] and overlay.stat().st_size > 0
+    # DSSDA's Fig. 3: other targets drawn at random, the same draw each time, never one asked for twice
+    drawn = curve_overlay.plot_overlay({"a": files.predictions}, {"a": files.metrics}, ["t2"], "toy", overlay, 1)
+    assert drawn[0] == "t2" and len(drawn) == 2 and drawn[1] in {"t0", "t1"}
+    assert curve_overlay.plot_overlay({"a": files.predictions}, {"a": files.metrics}, ["t2"], "toy", overlay, 1) == drawn
+    assert sorted(curve_overlay.plot_overlay({"a": files.predictions}, {"a": files.metrics}, [], "toy", overlay, 9)) == \
+        ["t0", "t1", "t2"]
     probs, labels = curve_overlay.target_columns(files.predictions, shown)      # columns in the order asked
     with h5py.File(files.predictions) as f:
         all_probs, all_labels = f["probs"][:], np.unpackbits(f["labels"][:], axis=1)

@@ -2,8 +2,9 @@
 of every model of the data set overlaid, one row of panels per target.
 
 The targets are ``evaluate.curve_targets`` where the data set has them (DanQ: GM12878 EBF1 and
-H1-hESC SIX5), else the choice each model's own curves make (plots.chosen_targets: best, median
-and worst scored), taken from the first model's ``metrics.tsv`` so that every model is drawn
+H1-hESC SIX5) and ``evaluate.curve_random`` of the data set's other targets drawn at random (DSSDA's
+Fig. 3: 10 random classes, AlexNet against DSSDA), else the choice each model's own curves make
+(plots.chosen_targets: best, median and worst scored), taken from the first model's ``metrics.tsv`` so that every model is drawn
 for the same targets. Curves come from each model's ``predictions.h5`` (the test rows evaluation
 scored, reverse complements averaged in when it did); the legend gives each model's AUC from its
 ``metrics.tsv``.
@@ -35,9 +36,9 @@ def target_columns(predictions: Path, targets: list[str]) -> tuple[np.ndarray, n
 
 
 def plot_overlay(predictions: dict[str, Path], metrics: dict[str, Path], wanted: list[str], title: str,
-                 path: Path) -> list[str]:
+                 path: Path, n_random: int = 0) -> list[str]:
     tables = {name: pd.read_csv(p, sep="\t").set_index("target", drop=False) for name, p in metrics.items()}
-    targets = chosen_targets(next(iter(tables.values())), wanted)
+    targets = chosen_targets(next(iter(tables.values())).reset_index(drop=True), wanted, n_random)
     fig, axes = plt.subplots(max(1, len(targets)), 2, figsize=(10, 4.2 * max(1, len(targets))), squeeze=False)
     for name, file in predictions.items():
         probs, labels = target_columns(file, targets)
@@ -54,7 +55,7 @@ def plot_overlay(predictions: dict[str, Path], metrics: dict[str, Path], wanted:
 def main(args) -> None:
     targets = plot_overlay(dict(zip(args.models, map(Path, args.predictions))),
                            dict(zip(args.models, map(Path, args.metrics))), args.curve_targets, args.name,
-                           Path(args.plot))
+                           Path(args.plot), args.random_targets)
     log.info("%s: %d models overlaid for %s", args.name, len(args.models), ", ".join(targets))
 
 
@@ -65,6 +66,8 @@ def build_parser():
     p.add_argument("--predictions", nargs="+", required=True, help="predictions.h5 per model, same order")
     p.add_argument("--metrics", nargs="+", required=True, help="metrics.tsv per model, same order")
     p.add_argument("--curve-targets", nargs="*", default=[])
+    p.add_argument("--random-targets", type=int, default=0,
+                   help="also this many other scored targets at random (fixed draw; DSSDA's Fig. 3: 10)")
     p.add_argument("--plot", required=True, help="output: curve_overlay.png")
     return p
 

@@ -21,10 +21,15 @@ def curve_points(scores: np.ndarray, labels: np.ndarray):
     return fps / max(fps[-1], 1), tps / max(tps[-1], 1), tps / np.maximum(tps + fps, 1)
 
 
-def chosen_targets(table: pd.DataFrame, wanted: list[str]) -> list[str]:
-    """The wanted targets present, else the best, median and worst scored ones."""
+def chosen_targets(table: pd.DataFrame, wanted: list[str], n_random: int = 0, seed: int = 0) -> list[str]:
+    """The wanted targets present and ``n_random`` other scored ones drawn at random (in table
+    order; DSSDA's Fig. 3 shows 10 random classes); with neither, the best, median and worst scored."""
     chosen = [t for t in wanted if t in set(table["target"])]
     scored = table.dropna(subset=["roc_auc"]).sort_values("roc_auc")
+    others = [t for t in table["target"] if t in set(scored["target"]) and t not in chosen]
+    if n_random and others:
+        drawn = np.random.default_rng(seed).choice(len(others), min(n_random, len(others)), replace=False)
+        chosen += [others[i] for i in sorted(drawn)]
     if not chosen and len(scored):
         chosen = list(dict.fromkeys([scored["target"].iloc[-1], scored["target"].iloc[len(scored) // 2],
                                      scored["target"].iloc[0]]))
