@@ -38,7 +38,7 @@ def target_columns(predictions: Path, targets: list[str]) -> tuple[np.ndarray, n
 def plot_overlay(predictions: dict[str, Path], metrics: dict[str, Path], wanted: list[str], title: str,
                  path: Path, n_random: int = 0) -> list[str]:
     tables = {name: pd.read_csv(p, sep="\t").set_index("target", drop=False) for name, p in metrics.items()}
-    targets = chosen_targets(next(iter(tables.values())).reset_index(drop=True), wanted, n_random)
+    targets = chosen_targets(next(iter(tables.values())), wanted, n_random)
     fig, axes = plt.subplots(max(1, len(targets)), 2, figsize=(10, 4.2 * max(1, len(targets))), squeeze=False)
     for name, file in predictions.items():
         probs, labels = target_columns(file, targets)

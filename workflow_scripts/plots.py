@@ -24,9 +24,11 @@ def curve_points(scores: np.ndarray, labels: np.ndarray):
 def chosen_targets(table: pd.DataFrame, wanted: list[str], n_random: int = 0, seed: int = 0) -> list[str]:
     """The wanted targets present and ``n_random`` other scored ones drawn at random (in table
     order; DSSDA's Fig. 3 shows 10 random classes); with neither, the best, median and worst scored."""
-    chosen = [t for t in wanted if t in set(table["target"])]
+    present = set(table["target"])
+    chosen = [t for t in wanted if t in present]
     scored = table.dropna(subset=["roc_auc"]).sort_values("roc_auc")
-    others = [t for t in table["target"] if t in set(scored["target"]) and t not in chosen]
+    scored_names = set(scored["target"])
+    others = [t for t in table["target"] if t in scored_names and t not in chosen]
     if n_random and others:
         drawn = np.random.default_rng(seed).choice(len(others), min(n_random, len(others)), replace=False)
         chosen += [others[i] for i in sorted(drawn)]
