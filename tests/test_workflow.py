@@ -1,8 +1,8 @@
 """The Snakemake workflow: lint, the hg19 plan, and the whole demo end to end (asserting numbers).
 
-The end-to-end run (about 11 minutes on two cores; 12-13 through SLURM) makes the demo inputs,
-downloads them through the download stage, builds the three data sets, trains Basset, DeepSEA (with
-the linear baseline lr beside it) and the Dilated model, evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024, writes
+The end-to-end run makes the demo inputs, downloads them through the download stage, builds the
+three data sets, trains the demo's nine models (Basset with basset_w2v, alexnet_10 and dssda_10;
+DeepSEA with the linear baselines lr and kmer_lr; the Dilated model), evaluates them, extracts filter motifs, runs Tomtom against JASPAR 2024, writes
 the report, and uses each trained model (predictions, variant effects, saturation mutagenesis;
 attributions and MoDISco patterns for Basset).
 
