@@ -25,7 +25,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_robustness import ROOT, prepared_run, snakemake  # noqa: E402
-from workflow_scripts.report import planted_recovery  # noqa: E402
+from workflow_scripts.report import recovery_by_filters_and_patterns  # noqa: E402
 
 MODELS = {"basset": "dhs600", "deepsea": "deepsea1000"}
 TRUTH = ROOT / "resources" / "demo" / "truth.tsv"
@@ -43,19 +43,16 @@ def one_run(out: Path, base: Path, seed: int, epochs: int, cores: int, evalue: f
     metrics = {m: results / "eval" / d / m / "metrics.tsv" for m, d in MODELS.items()}
     targets = [str(p) for group in (filters, patterns, metrics) for p in group.values()]
     snakemake(results, ROOT / "resources" / "downloads", extra, cores, targets)   # the base run's downloads
-    by_filters = planted_recovery(TRUTH, filters, evalue)
-    by_patterns = planted_recovery(TRUTH, patterns, evalue)
-    table = by_filters.assign(**{f"{m} MoDISco": by_patterns[m] for m in MODELS},
-                              recovered_by_modisco=by_patterns["recovered"])
+    table = recovery_by_filters_and_patterns(TRUTH, filters, patterns, evalue)   # as the report counts them
     table.to_csv(out / f"recovery_{name}.tsv", sep="\t", index=False)
     row = {"seed": seed, "deepsea_epochs": epochs}
     for m in MODELS:
         row[f"{m}_mean_roc_auc"] = round(float(pd.read_csv(metrics[m], sep="\t")["roc_auc"].mean()), 4)
-        row[f"{m}_filters"] = int((by_filters[m] != "").sum())
-        row[f"{m}_modisco"] = int((by_patterns[m] != "").sum())
-    row["either_filters"] = int(by_filters["recovered"].sum())
-    row["either_modisco"] = int(by_patterns["recovered"].sum())
-    row["missed_by_modisco"] = ",".join(by_patterns.loc[~by_patterns["recovered"], "motif_name"])
+        row[f"{m}_filters"] = int((table[m] != "").sum())
+        row[f"{m}_modisco"] = int((table[f"{m} MoDISco"] != "").sum())
+    row["either_filters"] = int(table["recovered"].sum())
+    row["either_modisco"] = int(table["recovered_by_modisco"].sum())
+    row["missed_by_modisco"] = ",".join(table.loc[~table["recovered_by_modisco"], "motif_name"])
     return row
 
 

@@ -62,6 +62,16 @@ def planted_recovery(truth: Path, tomtom_tables: dict[str, Path], evalue: float)
     return pd.DataFrame(rows)
 
 
+def recovery_by_filters_and_patterns(truth: Path, filters: dict[str, Path], patterns: dict[str, Path],
+                                     evalue: float) -> pd.DataFrame:
+    """:func:`planted_recovery` of the filters' Tomtom tables, beside a ``{model} MoDISco`` column
+    per MoDISco Tomtom table and ``recovered_by_modisco``."""
+    recovery = planted_recovery(truth, filters, evalue)
+    by_patterns = planted_recovery(truth, {f"{m} MoDISco": p for m, p in patterns.items()}, evalue)
+    return recovery.assign(**{f"{m} MoDISco": by_patterns[f"{m} MoDISco"] for m in patterns},
+                           recovered_by_modisco=by_patterns["recovered"])
+
+
 def peak_counts(paths: list[Path]) -> pd.DataFrame:
     rows = []
     for p in paths:
@@ -276,14 +286,11 @@ def build_report(manifest: dict, out: Path, evalue: float, profile: str, planted
     if show_planted:
         tomtoms = {f"{d}/{m}": Path(mf["tomtom"]) for d, v in with_models.items() for m, mf in v["models"].items()
                    if "tomtom" in mf}
-        recovery = planted_recovery(Path(truth), tomtoms, evalue)
-        patterns = {f"{key} MoDISco": Path(files["modisco_tomtom"]) for key, files in manifest["modisco"].items()}
-        by_patterns = planted_recovery(Path(truth), patterns, evalue)
-        recovery = recovery.assign(**{c: by_patterns[c] for c in patterns},
-                                   recovered_by_modisco=by_patterns["recovered"])
+        patterns = {key: Path(files["modisco_tomtom"]) for key, files in manifest["modisco"].items()}
+        recovery = recovery_by_filters_and_patterns(Path(truth), tomtoms, patterns, evalue)
         with atomic_output(planted) as tmp:
             recovery.to_csv(tmp, sep="\t", index=False)
-        per_model = ", ".join(f"{key}: {int((recovery[key] != '').sum())}" for key in patterns)
+        per_model = ", ".join(f"{c}: {int((recovery[c] != '').sum())}" for c in (f"{key} MoDISco" for key in patterns))
         parts.append(f"<h2 id='planted'>Planted motifs recovered (demo)</h2><p>{int(recovery['recovered'].sum())} "
                      f"of {len(recovery)} planted JASPAR matrices are matched at E &lt; {evalue} by a filter "
                      f"(filters named per model); by a MoDISco pattern: {int(recovery['recovered_by_modisco'].sum())}"
