@@ -138,7 +138,7 @@ def test_demo_basset_learns_the_dnase_task(demo):
     results, _ = demo
     metrics = pd.read_csv(results / "eval" / "dhs600" / "basset" / "metrics.tsv", sep="\t")
     assert list(metrics.columns) == ["target", "category", "n_pos", "roc_auc", "pr_auc"] and len(metrics) == 12
-    assert metrics["roc_auc"].mean() >= 0.85          # 0.927 to 0.936 over seeds and threads
+    assert metrics["roc_auc"].mean() >= 0.85          # 0.943 over seeds 1-3 (0.927-0.936 before strong sites)
     assert metrics["roc_auc"].max() < 1.0                      # the demo is not trivially separable
 
 
@@ -148,7 +148,7 @@ def test_demo_dilated_learns_the_per_nucleotide_task(demo):
     results, _ = demo
     metrics = pd.read_csv(results / "eval" / "nuc25k" / "dilated" / "metrics.tsv", sep="\t")
     by_category = metrics.groupby("category")["roc_auc"].mean()
-    # every base, plain means over 38 targets; benchmarks/demo_robustness.py, seeds 1-3: 0.764-0.811
+    # every base, plain means over 38 targets; benchmarks/demo_robustness.py, seeds 1-3: 0.800-0.823
     assert metrics["roc_auc"].mean() >= NUC25K_ROC_AUC, by_category
     assert by_category["TF"] > by_category["Histone"] + 0.2, by_category   # the planted motifs, not the marks
 
@@ -168,10 +168,10 @@ def test_demo_filters_recover_the_planted_motifs(demo):
         assert list(summary["filter"]) == list(filters["filter"]) and {"consensus", "best_name"} <= set(summary)
         hits = summary.loc[summary["significant"].fillna(False).astype(bool), "filter"]
         assert set(hits) == set(tt.loc[tt["E-value"] < 0.01, "Query_ID"])
-    # benchmarks/demo_robustness.py (5 seeds x 2 and 8 threads, 2026-11-22): Basset or DeepSEA
-    # recovered 10 to 15 of 22; the bound sits below the whole distribution with a margin
+    # benchmarks/demo_robustness.py (seeds 1-3, 2 threads, 2026-11-24, strong planted sites): Basset
+    # or DeepSEA recovered 15 to 19 of 22 (10 to 15 over 10 runs before); the bound sits below with a margin
     from_basset_or_deepsea = found["basset"] | found["deepsea"]
-    assert len(planted) == 22 and len(from_basset_or_deepsea) >= 8, sorted(from_basset_or_deepsea)
+    assert len(planted) == 22 and len(from_basset_or_deepsea) >= 11, sorted(from_basset_or_deepsea)
     report = pd.read_csv(results / "report" / "planted_motifs.tsv", sep="\t")
     assert int(report["recovered"].sum()) == len(from_basset_or_deepsea | found["dilated"])
 
@@ -209,8 +209,8 @@ def test_demo_shows_dssdas_label_study_and_the_word2vec_vectors(demo):
     study = pd.read_csv(results / "eval" / "dhs600" / "label_study.tsv", sep="\t").set_index("model")
     assert study.loc[["alexnet_10", "dssda_10"], "label_fraction"].tolist() == [0.1, 0.1]
     assert study.loc[["basset", "basset_w2v"], "reference"].all()
-    # benchmarks/demo_label_fractions.py, seeds 1-3 (README): alexnet_10 0.629-0.669, dssda_10
-    # 0.558-0.610 test mean ROC AUC (DSSDA below AlexNet on every seed: not asserted either way)
+    # benchmarks/demo_label_fractions.py, seeds 1-3 (README, 2026-11-24, dssda_10 at 3 epochs): alexnet_10
+    # 0.676-0.688, dssda_10 0.565-0.618 test mean ROC AUC (DSSDA below AlexNet on every seed: not asserted)
     assert study.loc["alexnet_10", "mean_roc_auc"] >= 0.58 and study.loc["dssda_10", "mean_roc_auc"] >= 0.52, study
     assert (study.loc[["alexnet_10", "dssda_10"], "mean_roc_auc"] < study.loc["basset", "mean_roc_auc"] - 0.15).all()
     vectors = pd.read_csv(results / "encodings" / "dhs600" / "word2vec.tsv", sep="\t", comment="#")
@@ -284,8 +284,9 @@ def test_demo_modisco_patterns_recover_more_planted_motifs_than_filters(demo):
     recovery = pd.read_csv(results / "report" / "planted_motifs.tsv", sep="\t").fillna("")
     by_patterns = int((recovery["dhs600/basset MoDISco"] != "").sum())
     by_filters = int((recovery["dhs600/basset"] != "").sum())
-    # 2026-11-23, one demo model: 16 of 22 by the patterns, 7 by Basset's filters (README)
-    assert by_patterns >= 12 and by_patterns > by_filters, (by_patterns, by_filters)
+    # benchmarks/demo_robustness.py, seeds 1-3 (README): 22 / 20 / 21 of 22 by the patterns, 10 / 7 / 10
+    # by Basset's filters (issue 17's target: 20)
+    assert by_patterns >= 18 and by_patterns > by_filters, (by_patterns, by_filters)
     assert int(recovery["recovered_by_modisco"].sum()) == by_patterns
 
 

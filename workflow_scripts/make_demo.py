@@ -23,9 +23,11 @@ below ``--out-dir`` (a sheet pointing elsewhere is refused: the demo never write
   that differs from the genome, a chromosome the genome lacks). Drawn from their own random
   stream, so the other files do not depend on them.
 
-Each bound TF site carries a cluster of three motif instances sampled from the JASPAR matrix (so
-with its real degeneracy) in random orientation; 30 % more sites are planted unbound as decoys
-(two instances), 10 % of each TF's peaks carry no motif and a cell type's DNase peaks keep 85 %
+Each bound TF site carries a cluster of four motif instances sampled from the JASPAR matrix (so
+with its real degeneracy) in random orientation, each a match at p < 1e-5 against the demo's
+background (as a bound site found by FIMO would be: weaker draws are drawn again, which sharpens
+only the weak, AT-rich matrices such as MEF2C, HNF1A and USF1); 30 % more sites are planted
+unbound as decoys (two instances), 10 % of each TF's peaks carry no motif and a cell type's DNase peaks keep 85 %
 of its factors' sites plus random peaks, so that models learn the motifs without reaching AUC 1.
 """
 from __future__ import annotations
@@ -58,6 +60,7 @@ SLOT = 300
 COPIES = 4              # motif instances per bound site
 DECOY_COPIES = 2        # per unbound decoy site
 DNASE_RETENTION = 0.85  # chance that a cell type's factor site is accessible in it
+SITE_PVALUE = 1e-5      # every planted instance scores at least this significantly against BACKGROUND
 
 
 @dataclass
@@ -66,10 +69,49 @@ class Genome:
     usable: dict[str, tuple[int, int]]  # where sites may go
 
 
-def jaspar_probabilities(matrix_id: str) -> tuple[str, np.ndarray]:
+@dataclass
+class Matrix:
+    """A JASPAR matrix to plant: its instances must reach ``min_score`` (log-odds in bits against
+    BACKGROUND), the score a background sequence reaches with probability SITE_PVALUE."""
+    name: str
+    probs: np.ndarray          # width x 4 (A C G T)
+
+    def __post_init__(self):
+        self.log_odds = np.log2(self.probs / BACKGROUND)
+        self.min_score = score_threshold(self.log_odds, SITE_PVALUE)
+
+
+def jaspar_matrix(matrix_id: str) -> Matrix:
     motif = jaspardb(release="JASPAR2024").fetch_motif_by_id(matrix_id)
     counts = np.array([motif.counts[b] for b in "ACGT"], dtype=float).T + 0.1
-    return motif.name, counts / counts.sum(axis=1, keepdims=True)
+    return Matrix(motif.name, counts / counts.sum(axis=1, keepdims=True))
+
+
+def score_threshold(log_odds: np.ndarray, pvalue: float, step: float = 0.01) -> float:
+    """The lowest log-odds score a BACKGROUND sequence reaches with probability <= ``pvalue``:
+    the exact score distribution on a ``step``-bit grid, built position by position."""
+    grid = np.round(log_odds / step).astype(int)
+    grid -= grid.min(axis=1, keepdims=True)
+    dist = np.ones(1)
+    for row in grid:
+        new = np.zeros(len(dist) + row.max())
+        for base in range(4):
+            new[row[base]:row[base] + len(dist)] += BACKGROUND[base] * dist
+        dist = new
+    tail = dist[::-1].cumsum()[::-1]                       # P(score >= k)
+    if tail[-1] > pvalue:
+        raise ValueError(f"no score of this matrix is as rare as p = {pvalue} against the background")
+    return float((np.argmax(tail <= pvalue) + np.round(log_odds.min(axis=1) / step).sum()) * step)
+
+
+def sample_instance(rng: np.random.Generator, matrix: Matrix) -> np.ndarray:
+    """One instance drawn from the matrix, drawn again until it reaches ``matrix.min_score``."""
+    positions = np.arange(len(matrix.probs))
+    while True:
+        draws = (rng.random((64, len(positions), 1)) > matrix.probs.cumsum(axis=1)).sum(axis=2).clip(max=3)
+        strong = np.flatnonzero(matrix.log_odds[positions, draws].sum(axis=1) >= matrix.min_score)
+        if len(strong):
+            return LETTERS[draws[strong[0]]]
 
 
 def make_genome(rng: np.random.Generator) -> tuple[Genome, list[tuple[str, int, int]]]:
@@ -106,12 +148,12 @@ def reverse_complement_letters(site: np.ndarray) -> np.ndarray:
     return table[site[::-1]]
 
 
-def plant(genome: Genome, rng: np.random.Generator, chrom: str, center: int, probs: np.ndarray,
+def plant(genome: Genome, rng: np.random.Generator, chrom: str, center: int, matrix: Matrix,
           copies: int) -> None:
-    """A homotypic cluster: ``copies`` instances sampled from the matrix, 60 bp apart around
+    """A homotypic cluster: ``copies`` strong instances of the matrix, 45 bp apart around
     ``center``, each in random orientation (clusters like these make real DHSs)."""
     for k in range(copies):
-        site = LETTERS[(rng.random((len(probs), 1)) > probs.cumsum(axis=1)).sum(axis=1).clip(max=3)]
+        site = sample_instance(rng, matrix)
         if rng.random() < 0.5:
             site = reverse_complement_letters(site)
         at = center + 45 * k - 45 * (copies - 1) // 2 - len(site) // 2
@@ -262,7 +304,7 @@ def make_demo(sheets: list[Path], out_dir: Path, seed: int) -> None:
     tfs = [s for s in samples.values() if s.category == "TF"]
     genome, unmappable = make_genome(rng)
     sizes = {c: len(s) for c, s in genome.seq.items()}
-    motifs = {s.name: jaspar_probabilities(s.extra["demo_motif"]) for s in tfs}
+    motifs = {s.name: jaspar_matrix(s.extra["demo_motif"]) for s in tfs}
     factor_of = {s.name.removeprefix("TF_"): s.name for s in tfs}
 
     slots = SiteSlots(genome, rng)
@@ -271,7 +313,7 @@ def make_demo(sheets: list[Path], out_dir: Path, seed: int) -> None:
         n_bound, n_decoy = SITES_PER_TF, int(SITES_PER_TF * 0.3)
         chunk = slots.take(n_bound + n_decoy)
         for i, (chrom, pos) in enumerate(chunk):
-            plant(genome, rng, chrom, pos, motifs[s.name][1], COPIES if i < n_bound else DECOY_COPIES)
+            plant(genome, rng, chrom, pos, motifs[s.name], COPIES if i < n_bound else DECOY_COPIES)
         sites[s.name] = chunk[:n_bound]
 
     peaks: dict[str, list] = {}
@@ -325,7 +367,7 @@ def make_demo(sheets: list[Path], out_dir: Path, seed: int) -> None:
     for s in samples.values():
         motif_id = s.extra.get("demo_motif", "")
         truth.append("\t".join([s.name, s.label, s.category, motif_id,
-                                motifs[s.name][0] if motif_id else "",
+                                motifs[s.name].name if motif_id else "",
                                 s.extra.get("demo_factors", ""), str(len(peaks[s.name]))]))
     write_text(out_dir / "truth.tsv", truth)
     write_use_inputs(genome, sites, out_dir, np.random.default_rng([seed, 1]))
