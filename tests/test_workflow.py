@@ -3,8 +3,8 @@
 The end-to-end run makes the demo inputs, downloads them through the download stage, builds the
 three data sets, trains the demo's nine models (Basset with basset_w2v, alexnet_10 and dssda_10;
 DeepSEA with the linear baselines lr and kmer_lr; the Dilated model), evaluates them, extracts
-filter motifs, runs Tomtom against JASPAR 2024, writes the report, and uses each trained model (predictions, variant effects, saturation mutagenesis;
-attributions and MoDISco patterns for Basset).
+filter motifs, runs Tomtom against JASPAR 2024, writes the report, and uses each trained model
+(predictions, variant effects, saturation mutagenesis; attributions and MoDISco patterns for Basset).
 
 Where the machine allows (root and apt-get, as in CI), the run goes through a real single-node
 SLURM cluster — Debian's slurmctld, slurmd and munge, one fake GPU as a gres with a device file,

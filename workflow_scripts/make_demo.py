@@ -27,8 +27,8 @@ Each bound TF site carries a cluster of four motif instances sampled from the JA
 with its real degeneracy) in random orientation, each a match at p < 1e-5 against the demo's
 background (as a bound site found by FIMO would be: weaker draws are drawn again, which sharpens
 the weak matrices most: a third of MEF2C's free draws pass, about half of SPI1's, EBF1's, HNF1A's
-and USF1's, nearly all of most others'); 30 % more sites are planted
-unbound as decoys (two instances), 10 % of each TF's peaks carry no motif and a cell type's DNase peaks keep 85 %
+and USF1's, nearly all of most others'); 30 % more sites are planted unbound as decoys (two
+instances), 10 % of each TF's peaks carry no motif and a cell type's DNase peaks keep 85 %
 of its factors' sites plus random peaks, so that models learn the motifs without reaching AUC 1.
 """
 from __future__ import annotations
@@ -81,6 +81,10 @@ class Matrix:
         self.log_odds = np.log2(self.probs / BACKGROUND)
         self.min_score = score_threshold(self.log_odds, SITE_PVALUE)
 
+    def score(self, codes: np.ndarray) -> np.ndarray:
+        """Log-odds of sequences of the matrix's width (..., width; A C G T = 0..3)."""
+        return self.log_odds[np.arange(len(self.probs)), codes].sum(axis=-1)
+
 
 def jaspar_matrix(matrix_id: str) -> Matrix:
     motif = jaspardb(release="JASPAR2024").fetch_motif_by_id(matrix_id)
@@ -108,10 +112,9 @@ def score_threshold(log_odds: np.ndarray, pvalue: float, step: float = 0.01) -> 
 
 def sample_instance(rng: np.random.Generator, matrix: Matrix) -> np.ndarray:
     """One instance drawn from the matrix, drawn again until it reaches ``matrix.min_score``."""
-    positions = np.arange(len(matrix.probs))
     while True:
-        draws = (rng.random((64, len(positions), 1)) > matrix.probs.cumsum(axis=1)).sum(axis=2).clip(max=3)
-        strong = np.flatnonzero(matrix.log_odds[positions, draws].sum(axis=1) >= matrix.min_score)
+        draws = (rng.random((64, len(matrix.probs), 1)) > matrix.probs.cumsum(axis=1)).sum(axis=2).clip(max=3)
+        strong = np.flatnonzero(matrix.score(draws) >= matrix.min_score)
         if len(strong):
             return LETTERS[draws[strong[0]]]
 
